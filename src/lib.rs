@@ -1,0 +1,16 @@
+//! A drop-in replacement for Google's `pam_google_authenticator.so`.
+//!
+//! The crate builds two things from one package: the PAM module (this library, built as a
+//! `cdylib` and installed as `pam_google_authenticator.so`) and, later, the
+//! `google-authenticator` setup command. Inside, the layers only import downwards:
+//!
+//! * [`pam`]: the PAM boundary (entry points, conversation, items, `pam_syslog`) and the
+//!   authentication flow that ties the layers together;
+//! * [`os`]: everything that touches the system (users, fs identity, the secret-file store,
+//!   the clock, randomness);
+//! * [`core`]: pure logic with no I/O, no clock and no `unsafe` (OTP maths, the secret-file
+//!   model, module arguments, the decision policy).
+
+pub mod core;
+pub mod os;
+pub mod pam;
