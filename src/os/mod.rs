@@ -9,5 +9,6 @@
 //! one host process at once. Each module has its own error type; none of them carries a secret.
 
 pub mod clock;
+pub mod fsid;
 pub mod random;
 pub mod user;
