@@ -11,4 +11,5 @@
 pub mod clock;
 pub mod fsid;
 pub mod random;
+pub mod store;
 pub mod user;
