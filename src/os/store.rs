@@ -982,6 +982,54 @@ mod tests {
         assert!(leftovers(dir.path()).is_empty());
     }
 
+    #[test]
+    fn an_unreadable_directory_is_written_but_not_synced() {
+        let (dir, path) = secret(0o600);
+        // Writable and searchable but not readable: the rename works, opening it does not.
+        std::fs::set_permissions(dir.path(), Permissions::from_mode(0o300)).unwrap();
+        let overridden = std::fs::read_dir(dir.path()).is_ok();
+        let locked = open_locked(&path);
+        let durability = locked.replace(b"new\n").unwrap();
+        drop(locked);
+        std::fs::set_permissions(dir.path(), Permissions::from_mode(0o700)).unwrap();
+
+        assert_eq!(std::fs::read(&path).unwrap(), b"new\n");
+        if overridden {
+            // Root's file capabilities open the directory anyway; the ignored root test below
+            // covers the refused case as another user.
+            assert!(matches!(durability, Durability::Synced));
+            return;
+        }
+        let Durability::DirectoryNotSynced(error) = durability else {
+            panic!("the directory cannot have been synced: {durability:?}");
+        };
+        assert_eq!(error.raw_os_error(), Some(libc::EACCES));
+    }
+
+    #[test]
+    #[ignore = "needs root: writes as the nobody user via the fsuid switch"]
+    fn root_replace_as_the_user_in_an_unreadable_directory() {
+        if !is_root() {
+            eprintln!("skipped: not running as root");
+            return;
+        }
+        let (uid, gid) = nobody();
+        let (_outer, home, path) = nobodys_secret();
+        std::fs::set_permissions(&home, Permissions::from_mode(0o300)).unwrap();
+
+        let guard = crate::os::fsid::FsIdGuard::switch(uid, gid).unwrap();
+        let locked = OpenedFile::open(&path).unwrap().lock(&path, LONG).unwrap();
+        let replaced = locked.replace(b"new\n");
+        drop(locked);
+        guard.restore().unwrap();
+
+        let Ok(Durability::DirectoryNotSynced(error)) = replaced else {
+            panic!("expected an unsynced directory: {replaced:?}");
+        };
+        assert_eq!(error.raw_os_error(), Some(libc::EACCES));
+        assert_eq!(std::fs::read(&path).unwrap(), b"new\n");
+    }
+
     fn nobody() -> (u32, u32) {
         crate::os::user::by_name(b"nobody").map_or((65534, 65534), |u| (u.uid, u.gid))
     }
