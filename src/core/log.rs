@@ -1,0 +1,79 @@
+//! Log lines as values.
+//!
+//! The core never writes to syslog; it returns the lines it wants logged, in order, and the
+//! PAM layer sends them with `pam_syslog`. Texts follow the original module's catalogue so
+//! existing log searches and fail2ban filters keep matching. No line ever carries a code, a
+//! scratch code or a secret.
+
+/// Syslog priority of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// LOG_ERR.
+    Err,
+    /// LOG_WARNING.
+    Warning,
+    /// LOG_INFO.
+    Info,
+}
+
+/// One line to log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// Its priority.
+    pub level: Level,
+    /// The message.
+    pub text: String,
+}
+
+/// An ordered list of lines, with `debug:` lines kept only when debugging is on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Logs {
+    debug: bool,
+    lines: Vec<LogLine>,
+}
+
+impl Logs {
+    /// A new list; `debug` says whether `debug:` lines are kept.
+    pub fn new(debug: bool) -> Self {
+        Logs {
+            debug,
+            lines: Vec::new(),
+        }
+    }
+
+    /// Adds an error line.
+    pub fn err(&mut self, text: impl Into<String>) {
+        self.push(Level::Err, text.into());
+    }
+
+    /// Adds a warning line.
+    pub fn warning(&mut self, text: impl Into<String>) {
+        self.push(Level::Warning, text.into());
+    }
+
+    /// Adds an informational line.
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.push(Level::Info, text.into());
+    }
+
+    /// Adds `debug: <text>` at LOG_INFO when debugging is on.
+    pub fn debug(&mut self, text: impl AsRef<str>) {
+        if self.debug {
+            self.push(Level::Info, format!("debug: {}", text.as_ref()));
+        }
+    }
+
+    /// The lines so far.
+    pub fn lines(&self) -> &[LogLine] {
+        &self.lines
+    }
+
+    /// Takes the lines out, leaving the list empty.
+    pub fn take(&mut self) -> Vec<LogLine> {
+        std::mem::take(&mut self.lines)
+    }
+
+    fn push(&mut self, level: Level, text: String) {
+        self.lines.push(LogLine { level, text });
+    }
+}

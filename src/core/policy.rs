@@ -1,0 +1,808 @@
+//! The decision policy: what one authentication attempt does to the secret file and whether
+//! it succeeds.
+//!
+//! The flow calls three steps, each on the file as it is *now* (read under the lock):
+//! [`before_prompt`] (rate limiting, the grace period, whether the secret decodes),
+//! [`check_passes`] (the candidates from PAM_AUTHTOK or the prompt, in the original's pass
+//! order: scratch codes, then HOTP or TOTP with DISALLOW_REUSE and skew learning) and
+//! [`finish`] (HOTP advance, the result line, the grace-period record). Each returns a
+//! `#[must_use]` decision: a verdict, the explicit list of changes made to the file, and the
+//! lines to log. The flow writes the file when the list of changes is not empty.
+//!
+//! Where the original module has a bug this policy deliberately differs (listed in
+//! `docs/COMPATIBILITY.md`): the grace period needs `grace_period` and a timestamp that is
+//! not in the future, no `LAST/` key is ever written, the rate-limit timestamps sort
+//! correctly, a malformed DISALLOW_REUSE list is logged, and the code that completes a skew
+//! resync is recorded as used.
+
+use subtle::ConstantTimeEq;
+
+use super::args::Options;
+use super::cnum::{is_c_space, span, strtol, strtoul};
+use super::file::SecretFile;
+use super::input::{self, CodeKind};
+use super::log::Logs;
+use super::otp::{CODE_MODULUS, OtpKey};
+
+/// Default TOTP step in seconds.
+pub const DEFAULT_STEP_SIZE: u64 = 30;
+/// Default number of accepted TOTP/HOTP codes.
+pub const DEFAULT_WINDOW_SIZE: u64 = 3;
+/// The skew search looks this many steps each way.
+pub const SKEW_SEARCH_STEPS: i64 = 1500;
+/// How many grace-period slots (`LAST0`..`LAST9`) exist.
+pub const GRACE_SLOTS: usize = 10;
+
+/// The facts of one attempt that the policy needs besides the file.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    /// Current Unix time in seconds, read once per attempt.
+    pub now: i64,
+    /// The secret file path, for log lines.
+    pub path: &'a str,
+    /// The PAM user name, for log lines (`(null)` when there is none).
+    pub user: &'a str,
+    /// PAM_RHOST, if the application set one.
+    pub rhost: Option<&'a [u8]>,
+    /// The module arguments.
+    pub options: &'a Options,
+}
+
+/// A change made to the file. The flow writes the file when a decision lists any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// This attempt was recorded in RATE_LIMIT.
+    RateLimit,
+    /// A scratch code was used and removed.
+    ScratchUsed,
+    /// A TOTP step was added to DISALLOW_REUSE.
+    ReuseRecorded(i64),
+    /// A skewed code was recorded in RESETTING_TIME_SKEW.
+    SkewAttempt,
+    /// TIME_SKEW was learned from three consecutive skewed codes.
+    SkewAdjusted(i64),
+    /// HOTP_COUNTER moved past the matched counter.
+    HotpCounter(i64),
+    /// HOTP_COUNTER advanced after a wrong code.
+    HotpAdvanced(i64),
+    /// A LAST entry was stored for the grace period.
+    GraceRecorded,
+    /// The grace period could not be stored (no remote host); the file is rewritten
+    /// unchanged, as the original does.
+    GraceNotRecorded,
+}
+
+/// What happens before the prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreVerdict {
+    /// Go on and collect the code.
+    Continue,
+    /// The RATE_LIMIT line is malformed: fail, no prompt, nothing written.
+    RateLimitInvalid,
+    /// Too many attempts: fail without a prompt; the attempt is recorded.
+    RateLimited,
+    /// Within the grace period for this remote host: succeed, no prompt, nothing written.
+    Grace,
+}
+
+/// The decision made before the prompt.
+#[must_use]
+#[derive(Debug)]
+pub struct PreDecision {
+    /// What to do.
+    pub verdict: PreVerdict,
+    /// Whether line 1 holds a usable secret.
+    pub secret_ok: bool,
+    /// Changes made to the file (write it if not empty).
+    pub changes: Vec<Change>,
+    /// Lines to log.
+    pub logs: Logs,
+}
+
+/// Rate limiting, the grace period and the secret check, in the original's order.
+pub fn before_prompt(file: &mut SecretFile, ctx: &Ctx<'_>) -> PreDecision {
+    let mut logs = Logs::new(ctx.options.debug);
+    let mut changes = Vec::new();
+    let mut verdict = PreVerdict::Continue;
+    match rate_limit(file, ctx.now) {
+        RateLimit::Absent => {}
+        RateLimit::Recorded => changes.push(Change::RateLimit),
+        RateLimit::Exceeded => {
+            changes.push(Change::RateLimit);
+            logs.err(format!(
+                "Too many concurrent login attempts (\"{}\"). Please try again.",
+                ctx.path
+            ));
+            verdict = PreVerdict::RateLimited;
+        }
+        RateLimit::InvalidOption => {
+            logs.err(format!(
+                "Invalid RATE_LIMIT option. Check \"{}\".",
+                ctx.path
+            ));
+            verdict = PreVerdict::RateLimitInvalid;
+        }
+        RateLimit::InvalidList => {
+            logs.err(format!(
+                "Invalid list of timestamps in RATE_LIMIT. Check \"{}\".",
+                ctx.path
+            ));
+            verdict = PreVerdict::RateLimitInvalid;
+        }
+    }
+    let mut secret_ok = false;
+    if verdict == PreVerdict::Continue {
+        secret_ok = file.decode_secret().is_some();
+        if secret_ok {
+            logs.debug(format!("shared secret in \"{}\" processed", ctx.path));
+        } else {
+            logs.err(format!(
+                "Could not find a valid BASE32 encoded secret in \"{}\"",
+                ctx.path
+            ));
+        }
+    }
+    logs.debug(format!(
+        "google_authenticator for host \"{}\"",
+        ctx.rhost
+            .map(|h| String::from_utf8_lossy(h).into_owned())
+            .unwrap_or_else(|| "(null)".into())
+    ));
+    if within_grace_period(file, ctx) {
+        logs.info(format!("within grace period: \"{}\"", ctx.user));
+        return PreDecision {
+            verdict: PreVerdict::Grace,
+            secret_ok,
+            changes: Vec::new(),
+            logs,
+        };
+    }
+    PreDecision {
+        verdict,
+        secret_ok,
+        changes,
+        logs,
+    }
+}
+
+/// One pass of the original's four-pass loop: passes 0 and 2 look for a six-digit code,
+/// 1 and 3 for a scratch code; 0 and 1 read PAM_AUTHTOK, 2 and 3 the prompted answer.
+#[derive(Clone, Copy)]
+pub struct Pass<'a> {
+    /// 0..=3.
+    pub number: u8,
+    /// The text to look at, if this pass has one.
+    pub candidate: Option<&'a [u8]>,
+}
+
+impl std::fmt::Debug for Pass<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pass")
+            .field("number", &self.number)
+            .field("candidate", &self.candidate.map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+/// State carried across passes (and across the two locked steps of the flow).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoopState {
+    /// An HOTP check ran on a six-digit code and missed, and none matched since.
+    pub hotp_missed: bool,
+}
+
+/// Proof that a code was checked and accepted. Only this module can make one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    /// The pass that matched.
+    pub pass: u8,
+    /// Length of the password prefix in front of the code in that pass's candidate.
+    pub prefix_len: usize,
+}
+
+/// The verdict of a run of passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassVerdict {
+    /// A code matched.
+    Success(Accepted),
+    /// The loop ended in an error (reuse, bad option, skew recorded, no secret).
+    Failure,
+    /// No pass matched; later passes may still run.
+    Undecided,
+}
+
+/// The decision of a run of passes.
+#[must_use]
+#[derive(Debug)]
+pub struct PassDecision {
+    /// The verdict.
+    pub verdict: PassVerdict,
+    /// Changes made to the file.
+    pub changes: Vec<Change>,
+    /// Lines to log.
+    pub logs: Logs,
+}
+
+/// Runs `passes` in order against `file`. `key` is `None` when the secret could not be
+/// decoded; then the first syntactically valid candidate ends the loop with a failure
+/// (the original's guard), without revealing that the file is unusable.
+pub fn check_passes(
+    file: &mut SecretFile,
+    key: Option<&OtpKey>,
+    passes: &[Pass<'_>],
+    state: &mut LoopState,
+    ctx: &Ctx<'_>,
+) -> PassDecision {
+    let mut logs = Logs::new(ctx.options.debug);
+    let mut changes = Vec::new();
+    for pass in passes {
+        let Some(candidate) = pass.candidate else {
+            continue;
+        };
+        let kind = if pass.number & 1 == 1 {
+            CodeKind::Scratch
+        } else {
+            CodeKind::Verification
+        };
+        if input::is_dummy_password(candidate) {
+            logs.info(
+                "Dummy password supplied by PAM. Did OpenSSH 'PermitRootLogin <anything but yes>' or some other config block this login?",
+            );
+        }
+        let Some(split) = input::split(candidate, kind) else {
+            continue;
+        };
+        let prompted = pass.number >= 2;
+        if prompted && !ctx.options.forward_pass && !split.prefix.is_empty() {
+            continue;
+        }
+        let Some(key) = key else {
+            return PassDecision {
+                verdict: PassVerdict::Failure,
+                changes,
+                logs,
+            };
+        };
+        let outcome = check_code(file, key, split.code, state, ctx, &mut changes, &mut logs);
+        match outcome {
+            Check::Match => {
+                return PassDecision {
+                    verdict: PassVerdict::Success(Accepted {
+                        pass: pass.number,
+                        prefix_len: split.prefix.len(),
+                    }),
+                    changes,
+                    logs,
+                };
+            }
+            Check::Error => {
+                return PassDecision {
+                    verdict: PassVerdict::Failure,
+                    changes,
+                    logs,
+                };
+            }
+            Check::NoMatch => {}
+        }
+    }
+    PassDecision {
+        verdict: PassVerdict::Undecided,
+        changes,
+        logs,
+    }
+}
+
+/// The decision made after the loop.
+#[must_use]
+#[derive(Debug)]
+pub struct FinishDecision {
+    /// Changes made to the file.
+    pub changes: Vec<Change>,
+    /// Lines to log.
+    pub logs: Logs,
+}
+
+/// After the loop: advance the HOTP counter after a miss, log the result line, and record
+/// the grace period after a success. `success` is the result after `forward_pass` handling.
+pub fn finish(
+    file: &mut SecretFile,
+    success: bool,
+    state: &LoopState,
+    ctx: &Ctx<'_>,
+) -> FinishDecision {
+    let mut logs = Logs::new(ctx.options.debug);
+    let mut changes = Vec::new();
+    if state.hotp_missed && !ctx.options.no_increment_hotp {
+        let counter = hotp_counter(file);
+        if counter > 0 {
+            let next = counter.wrapping_add(1);
+            file.set("HOTP_COUNTER", next.to_string().as_bytes());
+            changes.push(Change::HotpAdvanced(next));
+        }
+    }
+    if success {
+        logs.info(format!("Accepted google_authenticator for {}", ctx.user));
+    } else {
+        logs.err(format!("Invalid verification code for {}", ctx.user));
+    }
+    if success && ctx.options.grace_period != 0 {
+        record_grace(file, ctx, &mut changes, &mut logs);
+    }
+    FinishDecision { changes, logs }
+}
+
+/// The counter stored in HOTP_COUNTER (garbage and absence read as 0).
+pub fn hotp_counter(file: &SecretFile) -> i64 {
+    file.get("HOTP_COUNTER")
+        .map(|v| strtol(v, 10).value)
+        .unwrap_or(0)
+}
+
+// ----------------------------------------------------------------------------------------
+// Rate limiting
+
+enum RateLimit {
+    Absent,
+    Recorded,
+    Exceeded,
+    InvalidOption,
+    InvalidList,
+}
+
+/// Parses `RATE_LIMIT n m [t...]`, adds `now`, drops timestamps outside `[now-m, now]`,
+/// and keeps the newest `n` when there are more (the attempt is then refused).
+fn rate_limit(file: &mut SecretFile, now: i64) -> RateLimit {
+    let Some(value) = file.get("RATE_LIMIT") else {
+        return RateLimit::Absent;
+    };
+    let attempts = strtoul(value, 10);
+    if !attempts.converted()
+        || attempts.overflow
+        || !(1..=100).contains(&attempts.value)
+        || !matches!(value.get(attempts.end), Some(b' ' | b'\t'))
+    {
+        return RateLimit::InvalidOption;
+    }
+    let rest = &value[attempts.end..];
+    let interval = strtoul(rest, 10);
+    if !interval.converted() || interval.overflow || !(1..=3600).contains(&interval.value) {
+        return RateLimit::InvalidOption;
+    }
+    let mut rest = &rest[interval.end..];
+    // Timestamps are 32-bit unsigned, as the original stores them.
+    let now = now as u32;
+    let mut stamps = vec![now];
+    while !rest.is_empty() {
+        if !matches!(rest[0], b' ' | b'\t') {
+            return RateLimit::InvalidList;
+        }
+        let t = strtoul(rest, 10);
+        if !t.converted() || t.overflow {
+            return RateLimit::InvalidList;
+        }
+        stamps.push(t.value as u32);
+        rest = &rest[t.end..];
+    }
+    stamps.sort_unstable();
+    let oldest = now.saturating_sub(interval.value as u32);
+    stamps.retain(|&t| t >= oldest && t <= now);
+    let n = attempts.value as usize;
+    let exceeded = stamps.len() > n;
+    if exceeded {
+        stamps.drain(..stamps.len() - n);
+    }
+    let mut line = format!("{} {}", attempts.value, interval.value);
+    for t in &stamps {
+        line.push(' ');
+        line.push_str(&t.to_string());
+    }
+    file.set("RATE_LIMIT", line.as_bytes());
+    if exceeded {
+        RateLimit::Exceeded
+    } else {
+        RateLimit::Recorded
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// Grace period
+
+/// Whether a LAST entry for this remote host is younger than `grace_period` seconds.
+fn within_grace_period(file: &SecretFile, ctx: &Ctx<'_>) -> bool {
+    if ctx.options.grace_period <= 0 {
+        return false;
+    }
+    let Some(rhost) = ctx.rhost else {
+        return false;
+    };
+    for slot in 0..GRACE_SLOTS {
+        let Some(value) = file.get(&format!("LAST{slot}")) else {
+            continue;
+        };
+        let Some((host, when)) = parse_last_lookup(value) else {
+            continue;
+        };
+        if host == rhost {
+            let when = i128::from(when);
+            let now = i128::from(ctx.now);
+            return when <= now && when + i128::from(ctx.options.grace_period) > now;
+        }
+    }
+    false
+}
+
+/// A LAST value read for lookup: a white-space delimited host, then a number.
+fn parse_last_lookup(value: &[u8]) -> Option<(&[u8], u64)> {
+    let start = value.iter().position(|b| !is_c_space(*b))?;
+    let host_len = value[start..]
+        .iter()
+        .take_while(|b| !is_c_space(**b))
+        .count();
+    let host = &value[start..start + host_len];
+    let when = strtoul(&value[start + host_len..], 10);
+    when.converted().then_some((host, when.value))
+}
+
+/// A LAST value read for recording: up to 255 characters of `[0-9A-Za-z:%.-]`, then a
+/// number.
+fn parse_last_record(value: &[u8]) -> Option<(&[u8], u64)> {
+    let host_len = value
+        .iter()
+        .take(255)
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'%' | b'.' | b'-'))
+        .count();
+    if host_len == 0 {
+        return None;
+    }
+    let rest = &value[host_len..];
+    let rest = &rest[span(rest, b" \t\n\r\x0b\x0c")..];
+    let when = strtoul(rest, 10);
+    when.converted().then_some((&value[..host_len], when.value))
+}
+
+fn record_grace(file: &mut SecretFile, ctx: &Ctx<'_>, changes: &mut Vec<Change>, logs: &mut Logs) {
+    let Some(rhost) = ctx.rhost else {
+        logs.err("Failed to store grace_period timestamp in config");
+        changes.push(Change::GraceNotRecorded);
+        return;
+    };
+    let now = i128::from(ctx.now);
+    let mut matched = None;
+    let mut free = None;
+    let mut oldest_past: Option<(usize, u64)> = None;
+    let mut oldest_any: Option<(usize, u64)> = None;
+    for slot in 0..GRACE_SLOTS {
+        let Some(value) = file.get(&format!("LAST{slot}")) else {
+            free = free.or(Some(slot));
+            continue;
+        };
+        let Some((host, when)) = parse_last_record(value) else {
+            logs.err(format!("Malformed LAST{slot} line"));
+            continue;
+        };
+        if host == rhost {
+            matched = Some(slot);
+            break;
+        }
+        if oldest_any.is_none_or(|(_, t)| when < t) {
+            oldest_any = Some((slot, when));
+        }
+        if i128::from(when) < now && oldest_past.is_none_or(|(_, t)| when < t) {
+            oldest_past = Some((slot, when));
+        }
+    }
+    // The original falls through to a bogus "LAST/" key when every slot is in use with a
+    // timestamp >= now; reusing the oldest well-formed slot keeps the file clean.
+    let slot = matched
+        .or(free)
+        .or(oldest_past.map(|(s, _)| s))
+        .or(oldest_any.map(|(s, _)| s));
+    let Some(slot) = slot else {
+        logs.warning("Failed to set cfg value for login host");
+        return;
+    };
+    let mut value = rhost.to_vec();
+    value.push(b' ');
+    value.extend_from_slice(ctx.now.to_string().as_bytes());
+    file.set(&format!("LAST{slot}"), &value);
+    changes.push(Change::GraceRecorded);
+}
+
+// ----------------------------------------------------------------------------------------
+// Checking one code
+
+enum Check {
+    Match,
+    NoMatch,
+    Error,
+}
+
+fn check_code(
+    file: &mut SecretFile,
+    key: &OtpKey,
+    code: u32,
+    state: &mut LoopState,
+    ctx: &Ctx<'_>,
+    changes: &mut Vec<Change>,
+    logs: &mut Logs,
+) -> Check {
+    if file.use_scratch_code(code) {
+        logs.debug(format!(
+            "scratch code used and removed from \"{}\"",
+            ctx.path
+        ));
+        changes.push(Change::ScratchUsed);
+        return Check::Match;
+    }
+    logs.debug(format!("no scratch code used from \"{}\"", ctx.path));
+    let counter = hotp_counter(file);
+    if counter > 0 {
+        check_hotp(file, key, code, counter, state, ctx, changes, logs)
+    } else {
+        check_totp(file, key, code, ctx, changes, logs)
+    }
+}
+
+/// Parses STEP_SIZE or WINDOW_SIZE: a number in `range`, followed by nothing or by a space
+/// or tab (anything after that is ignored, as in the original).
+fn small_option(file: &SecretFile, key: &str, default: u64, max: u64) -> Option<u64> {
+    let Some(value) = file.get(key) else {
+        return Some(default);
+    };
+    let p = strtoul(value, 10);
+    let ok = p.converted()
+        && !p.overflow
+        && (1..=max).contains(&p.value)
+        && matches!(value.get(p.end), None | Some(b' ' | b'\t' | b'\r' | b'\n'));
+    ok.then_some(p.value)
+}
+
+fn window_size(file: &SecretFile, ctx: &Ctx<'_>, logs: &mut Logs) -> Option<u64> {
+    let w = small_option(file, "WINDOW_SIZE", DEFAULT_WINDOW_SIZE, 100);
+    if w.is_none() {
+        logs.err(format!("Invalid WINDOW_SIZE option in \"{}\"", ctx.path));
+    }
+    w
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_hotp(
+    file: &mut SecretFile,
+    key: &OtpKey,
+    code: u32,
+    counter: i64,
+    state: &mut LoopState,
+    ctx: &Ctx<'_>,
+    changes: &mut Vec<Change>,
+    logs: &mut Logs,
+) -> Check {
+    if code >= CODE_MODULUS {
+        return Check::NoMatch;
+    }
+    let Some(window) = window_size(file, ctx, logs) else {
+        return Check::Error;
+    };
+    let mut matched = None;
+    for i in 0..window as i64 {
+        let c = counter.wrapping_add(i);
+        if key.matches(c as u64, code) && matched.is_none() {
+            matched = Some(c);
+        }
+    }
+    match matched {
+        Some(c) => {
+            let next = c.wrapping_add(1);
+            file.set("HOTP_COUNTER", next.to_string().as_bytes());
+            changes.push(Change::HotpCounter(next));
+            state.hotp_missed = false;
+            Check::Match
+        }
+        None => {
+            state.hotp_missed = true;
+            Check::NoMatch
+        }
+    }
+}
+
+fn check_totp(
+    file: &mut SecretFile,
+    key: &OtpKey,
+    code: u32,
+    ctx: &Ctx<'_>,
+    changes: &mut Vec<Change>,
+    logs: &mut Logs,
+) -> Check {
+    if !file.is_totp() || code >= CODE_MODULUS {
+        return Check::NoMatch;
+    }
+    let Some(step) = small_option(file, "STEP_SIZE", DEFAULT_STEP_SIZE, 60) else {
+        logs.err(format!("Invalid STEP_SIZE option in \"{}\"", ctx.path));
+        return Check::Error;
+    };
+    let tm = ctx.now / step as i64;
+    if tm == 0 {
+        return Check::Error;
+    }
+    let skew = file
+        .get("TIME_SKEW")
+        .map(|v| strtol(v, 10).value)
+        .unwrap_or(0);
+    let Some(window) = window_size(file, ctx, logs) else {
+        return Check::Error;
+    };
+    // Offsets -floor((w-1)/2) ..= floor(w/2): one step further into the future for even w.
+    let window = window as i64;
+    let base = tm.wrapping_add(skew);
+    let mut matched = None;
+    for i in -((window - 1) / 2)..=window / 2 {
+        let c = base.wrapping_add(i);
+        if key.matches(c as u64, code) && matched.is_none() {
+            matched = Some(c);
+        }
+    }
+    if let Some(c) = matched {
+        return match record_reuse(file, c, window, step, ctx, changes, logs) {
+            true => Check::Match,
+            false => Check::Error,
+        };
+    }
+    if ctx.options.no_skew_adjust {
+        return Check::NoMatch;
+    }
+    skew_resync(file, key, code, tm, window, step, ctx, changes, logs)
+}
+
+/// DISALLOW_REUSE: refuse a step already in the list, else prune entries at least `window`
+/// steps away from `c` and append `c`. Returns whether the code may be accepted.
+fn record_reuse(
+    file: &mut SecretFile,
+    c: i64,
+    window: i64,
+    step: u64,
+    ctx: &Ctx<'_>,
+    changes: &mut Vec<Change>,
+    logs: &mut Logs,
+) -> bool {
+    let Some(list) = file.get("DISALLOW_REUSE") else {
+        return true;
+    };
+    // Each entry keeps the spaces/tabs after it; a removed entry takes them along, which is
+    // where the original's double space after a removed last entry comes from.
+    let mut entries: Vec<(u64, &[u8])> = Vec::new();
+    let mut pos = 0;
+    while pos < list.len() {
+        let p = strtoul(&list[pos..], 10);
+        let end = pos + p.end;
+        if !p.converted() || p.overflow || !matches!(list.get(end), None | Some(b' ' | b'\t')) {
+            logs.err(format!(
+                "Invalid list of used codes in DISALLOW_REUSE. Check \"{}\".",
+                ctx.path
+            ));
+            return false;
+        }
+        let stop = end + span(&list[end..], b" \t");
+        entries.push((p.value, &list[pos..stop]));
+        pos = stop;
+    }
+    if entries.iter().any(|(v, _)| i128::from(*v) == i128::from(c)) {
+        logs.err(format!(
+            "Trying to reuse a previously used time-based code (\"{}\"). Retry again in {} seconds. Warning! This might mean, you are currently subject to a man-in-the-middle attack.",
+            ctx.path, step
+        ));
+        return false;
+    }
+    let mut kept = Vec::with_capacity(list.len() + 24);
+    for (v, text) in &entries {
+        if (i128::from(*v) - i128::from(c)).abs() < i128::from(window) {
+            kept.extend_from_slice(text);
+        }
+    }
+    if !kept.is_empty() {
+        kept.push(b' ');
+    }
+    kept.extend_from_slice(c.to_string().as_bytes());
+    file.set("DISALLOW_REUSE", &kept);
+    changes.push(Change::ReuseRecorded(c));
+    true
+}
+
+/// Searches ±1499 steps around the current step (without the stored skew) for `code`;
+/// three consecutive skewed codes with consistent skews set TIME_SKEW. All 3000 codes are
+/// computed every time, so the time taken does not tell where a match was.
+#[allow(clippy::too_many_arguments)]
+fn skew_resync(
+    file: &mut SecretFile,
+    key: &OtpKey,
+    code: u32,
+    tm: i64,
+    window: i64,
+    step: u64,
+    ctx: &Ctx<'_>,
+    changes: &mut Vec<Change>,
+    logs: &mut Logs,
+) -> Check {
+    let mut found: Option<i64> = None;
+    for i in 0..SKEW_SEARCH_STEPS {
+        for offset in [-i, i] {
+            let hit = key.code(tm.wrapping_add(offset) as u64).ct_eq(&code);
+            if bool::from(hit) && found.is_none() {
+                found = Some(offset);
+            }
+        }
+    }
+    let Some(skew) = found else {
+        return Check::NoMatch;
+    };
+    logs.debug("time skew adjusted");
+
+    let mut entries = parse_resetting(file.get("RESETTING_TIME_SKEW").unwrap_or(b""));
+    // The same code as last time (even at a later time) is not new evidence.
+    if let Some(&(t, s)) = entries.last()
+        && t.wrapping_add(s) == tm.wrapping_add(skew)
+    {
+        return Check::Error;
+    }
+    entries.push((tm, skew));
+    if entries.len() > 3 {
+        entries.remove(0);
+    }
+    let consistent = entries.len() == 3
+        && entries
+            .windows(2)
+            .all(|w| w[1].0 > w[0].0 && w[1].0 - w[0].0 <= 2)
+        && entries[..2].iter().all(|e| (e.1 - skew).abs() <= 1);
+    if consistent {
+        let average = (entries[0].1 + entries[1].1 + entries[2].1) / 3;
+        file.set("TIME_SKEW", average.to_string().as_bytes());
+        file.set("RESETTING_TIME_SKEW", b"");
+        changes.push(Change::SkewAdjusted(average));
+        // The original never records this code as used, so it could be replayed once
+        // within the window; record it like any other accepted TOTP code.
+        return match record_reuse(
+            file,
+            tm.wrapping_add(skew),
+            window,
+            step,
+            ctx,
+            changes,
+            logs,
+        ) {
+            true => Check::Match,
+            false => Check::Error,
+        };
+    }
+    let text = entries
+        .iter()
+        .map(|(t, s)| format!("{t}{s:+}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    file.set("RESETTING_TIME_SKEW", text.as_bytes());
+    changes.push(Change::SkewAttempt);
+    Check::Error
+}
+
+/// Reads `T±S` tokens, keeping the last three; parsing stops at the first malformed token.
+fn parse_resetting(value: &[u8]) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    let mut rest = value;
+    loop {
+        let t = strtol(rest, 10);
+        if !t.converted() || t.overflow || !matches!(rest.get(t.end), Some(b'+' | b'-')) {
+            break;
+        }
+        let after_t = &rest[t.end..];
+        let s = strtol(after_t, 10);
+        if !s.converted() || s.overflow {
+            break;
+        }
+        out.push((t.value, s.value));
+        if out.len() > 3 {
+            out.remove(0);
+        }
+        rest = &after_t[s.end..];
+        if !matches!(rest.first(), Some(b' ' | b'\t')) {
+            break;
+        }
+    }
+    out
+}

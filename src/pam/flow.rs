@@ -1,0 +1,742 @@
+//! One authentication, from module arguments to result.
+//!
+//! The flow follows the original module's order (arguments, user, path, fs identity, file
+//! checks, rate limit and grace period, prompt, code checks, write-back, result) but never
+//! trusts what it read without the lock after the prompt: every decision that changes the
+//! file is taken on a fresh read under an exclusive lock and written durably before the
+//! result is returned (see `DESIGN.md`, "The state update protocol"). A user typing slowly
+//! holds no lock.
+//!
+//! The flow talks to PAM only through the [`Pam`] trait and looks users and time up only
+//! through [`System`], so the whole of it runs in tests with a scripted conversation.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use crate::core::args::{FixedUser, Options, PassMode};
+use crate::core::file::SecretFile;
+use crate::core::log::{Level, LogLine};
+use crate::core::otp::OtpKey;
+use crate::core::path::{self, Vars};
+use crate::core::policy::{self, Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict};
+use crate::os::fsid::{FsIdError, FsIdGuard};
+use crate::os::store::{
+    CheckError, Durability, LockError, LockedFile, OpenedFile, PermPolicy, ReadError, WriteError,
+    WriteStep,
+};
+use crate::os::user::{LookupError, UserInfo};
+
+/// How long a login waits for another login's lock on the same secret file.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a login reopens a file that was replaced while it waited for the lock.
+const MAX_REOPENS: usize = 1000;
+
+/// What the PAM application offers the module.
+pub trait Pam {
+    /// The user being authenticated (`pam_get_user`), if any.
+    fn user(&mut self) -> Option<Vec<u8>>;
+    /// PAM_RHOST, if set.
+    fn rhost(&mut self) -> Option<Vec<u8>>;
+    /// PAM_AUTHTOK, if a previous module set it.
+    fn authtok(&mut self) -> Option<Zeroizing<Vec<u8>>>;
+    /// Sets PAM_AUTHTOK; false on failure.
+    fn set_authtok(&mut self, value: &[u8]) -> bool;
+    /// Asks one question. `None` when the conversation failed or gave no answer.
+    fn converse(&mut self, prompt: &[u8], echo: bool) -> Option<Zeroizing<Vec<u8>>>;
+    /// Shows an error message; false on failure.
+    fn error_message(&mut self, text: &str) -> bool;
+    /// Logs a line.
+    fn log(&mut self, level: Level, text: &str);
+}
+
+/// What the module asks of the system besides files.
+pub trait System {
+    /// The current Unix time, read once per attempt.
+    fn now(&mut self) -> i64;
+    /// Looks a user up by name.
+    fn user_by_name(&mut self, name: &[u8]) -> Result<UserInfo, LookupError>;
+    /// Looks a user up by uid.
+    fn user_by_uid(&mut self, uid: u32) -> Result<UserInfo, LookupError>;
+}
+
+/// The real system.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RealSystem;
+
+impl System for RealSystem {
+    fn now(&mut self) -> i64 {
+        crate::os::clock::now()
+    }
+    fn user_by_name(&mut self, name: &[u8]) -> Result<UserInfo, LookupError> {
+        crate::os::user::by_name(name)
+    }
+    fn user_by_uid(&mut self, uid: u32) -> Result<UserInfo, LookupError> {
+        crate::os::user::by_uid(uid)
+    }
+}
+
+/// The result of an authentication, before it becomes a PAM return code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The user proved possession of the second factor (or is within the grace period).
+    Success,
+    /// Anything else.
+    Failure,
+    /// `nullok` and no secret file: let the rest of the stack decide.
+    Ignore,
+}
+
+impl Outcome {
+    /// `pam_strerror`'s text for the matching return code, for the debug end line.
+    pub fn description(self) -> &'static str {
+        match self {
+            Outcome::Success => "Success",
+            Outcome::Failure => "Authentication failure",
+            Outcome::Ignore => "The return value should be ignored by PAM dispatch",
+        }
+    }
+}
+
+/// Runs one authentication.
+pub fn authenticate<P: Pam, S: System, A: AsRef<[u8]>>(
+    pam: &mut P,
+    sys: &mut S,
+    args: &[A],
+) -> Outcome {
+    let options = match Options::parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            pam.log(Level::Err, &e.to_string());
+            return Outcome::Failure;
+        }
+    };
+    let fixed_uid = match &options.fixed_user {
+        None => None,
+        Some(FixedUser::Uid(uid)) => Some(*uid),
+        Some(FixedUser::Name(name)) => match sys.user_by_name(name) {
+            Ok(info) => Some(info.uid),
+            Err(_) => {
+                pam.log(
+                    Level::Err,
+                    &format!("Failed to look up user \"{}\"", lossy(name)),
+                );
+                return Outcome::Failure;
+            }
+        },
+    };
+    let mut run = Run {
+        pam,
+        sys,
+        options: &options,
+        user: None,
+        user_text: String::from("(null)"),
+        path: None,
+        path_text: String::new(),
+    };
+    let outcome = run.authenticate(fixed_uid);
+    if options.debug {
+        let line = format!(
+            "debug: end of google_authenticator for \"{}\". Result: {}",
+            run.user_text,
+            outcome.description()
+        );
+        run.pam.log(Level::Info, &line);
+    }
+    outcome
+}
+
+struct Run<'a, P: Pam, S: System> {
+    pam: &'a mut P,
+    sys: &'a mut S,
+    options: &'a Options,
+    user: Option<Vec<u8>>,
+    user_text: String,
+    path: Option<Vec<u8>>,
+    path_text: String,
+}
+
+/// A write that failed, kept until the result is known.
+struct FailedWrite {
+    errno: Option<i32>,
+}
+
+/// A secret file that passed the checks and is held under the lock.
+struct Held {
+    locked: LockedFile,
+    file: SecretFile,
+}
+
+impl<P: Pam, S: System> Run<'_, P, S> {
+    fn authenticate(&mut self, fixed_uid: Option<u32>) -> Outcome {
+        self.user = self.pam.user().filter(|u| !u.is_empty());
+        match &self.user {
+            Some(u) => self.user_text = lossy(u),
+            None => {
+                self.err("pam_get_user() failed to get a user name when checking verification code")
+            }
+        }
+        self.debug(format!(
+            "start of google_authenticator for \"{}\"",
+            self.user_text
+        ));
+
+        let target_uid = self.resolve_path(fixed_uid);
+        let Some((uid, gid)) = self.identity(target_uid) else {
+            return Outcome::Failure;
+        };
+        let guard = match FsIdGuard::switch(uid, gid) {
+            Ok(g) => g,
+            Err(FsIdError::Uid { .. }) => {
+                self.err(format!(
+                    "Failed to change user id to \"{}\"",
+                    self.user_text
+                ));
+                return Outcome::Failure;
+            }
+            Err(FsIdError::Gid { .. } | FsIdError::Restore(_)) => {
+                self.err(format!(
+                    "Failed to change group id for user \"{}\" to {}",
+                    self.user_text, gid
+                ));
+                return Outcome::Failure;
+            }
+        };
+        let outcome = self.with_identity(uid);
+        if let Err(e) = guard.restore() {
+            // The original exits the whole host process here; failing this login closed is
+            // enough, and the host keeps running.
+            self.pam.log(
+                Level::Err,
+                &format!("Failed to switch the file system identity back: {e}"),
+            );
+            return Outcome::Failure;
+        }
+        outcome
+    }
+
+    /// Computes the secret path; returns the uid whose identity is used, if known.
+    fn resolve_path(&mut self, fixed_uid: Option<u32>) -> Option<u32> {
+        let user = self.user.clone()?;
+        let (home, uid) = match fixed_uid {
+            Some(uid) => (None, uid),
+            None => {
+                let info = match self.sys.user_by_name(&user) {
+                    Ok(info) => info,
+                    Err(LookupError::NotFound) => {
+                        self.err(format!("user(\"{}\") not found", self.user_text));
+                        return None;
+                    }
+                    Err(LookupError::Os(code)) => {
+                        self.err(format!("getpwnam_r(\"{}\")!=0: {}", self.user_text, code));
+                        return None;
+                    }
+                };
+                let Some(home) = info.home.clone() else {
+                    self.err(format!("user(\"{}\") has no home dir", self.user_text));
+                    return None;
+                };
+                if home.first() != Some(&b'/') {
+                    self.err(format!("User \"{}\" home dir not absolute", self.user_text));
+                    return None;
+                }
+                (Some(home), info.uid)
+            }
+        };
+        match path::expand(
+            &self.options.secret,
+            Vars {
+                home: home.as_deref(),
+                user: &user,
+            },
+        ) {
+            Ok(p) => {
+                self.path_text = lossy(&p);
+                self.path = Some(p);
+                Some(uid)
+            }
+            Err(e) => {
+                self.err(e.to_string());
+                None
+            }
+        }
+    }
+
+    /// The fs identity to switch to: the target user, or `nobody` when it is unknown.
+    fn identity(&mut self, uid: Option<u32>) -> Option<(u32, u32)> {
+        let uid = match uid {
+            Some(uid) => uid,
+            None => match self.sys.user_by_name(b"nobody") {
+                Ok(info) => info.uid,
+                Err(_) => {
+                    self.err("Failed to look up user \"nobody\"");
+                    return None;
+                }
+            },
+        };
+        match self.sys.user_by_uid(uid) {
+            Ok(info) => Some((uid, info.gid)),
+            Err(_) => {
+                self.err(format!("Cannot look up user id {uid}"));
+                None
+            }
+        }
+    }
+
+    fn with_identity(&mut self, uid: u32) -> Outcome {
+        let now = self.sys.now();
+        let rhost = self.pam.rhost();
+        let mut failed_write: Option<FailedWrite> = None;
+        let mut secret_ok = false;
+
+        if self.path.is_some() {
+            match self.hold(uid, true) {
+                Ok(Some(mut held)) => {
+                    let ctx = self.ctx(now, rhost.as_deref());
+                    let pre = policy::before_prompt(&mut held.file, &ctx);
+                    self.emit(pre.logs.lines());
+                    secret_ok = pre.secret_ok;
+                    match pre.verdict {
+                        PreVerdict::Grace => return Outcome::Success,
+                        PreVerdict::RateLimitInvalid => return Outcome::Failure,
+                        PreVerdict::RateLimited => {
+                            if let Err(f) = self.write(&held, &pre.changes) {
+                                self.report_write_failure(&f);
+                            }
+                            return Outcome::Failure;
+                        }
+                        PreVerdict::Continue => {
+                            failed_write = self.write(&held, &pre.changes).err();
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(Missing) => return Outcome::Ignore,
+            }
+        }
+        if !secret_ok {
+            self.pam.log(
+                Level::Warning,
+                &format!(
+                    "No secret configured for user {}, asking for code anyway.",
+                    self.user_text
+                ),
+            );
+        }
+
+        let mut state = LoopState::default();
+        let mut result: Option<bool> = None;
+
+        // Passes 0 and 1: the password a previous module stored.
+        let authtok = match self.options.pass_mode {
+            PassMode::Prompt => None,
+            PassMode::TryFirstPass | PassMode::UseFirstPass => self.pam.authtok(),
+        };
+        let prompts_follow = self.options.pass_mode != PassMode::UseFirstPass;
+        if let Some(authtok) = authtok.as_deref() {
+            let passes = [
+                Pass {
+                    number: 0,
+                    candidate: Some(authtok),
+                },
+                Pass {
+                    number: 1,
+                    candidate: Some(authtok),
+                },
+            ];
+            result = self.decide(
+                uid,
+                secret_ok,
+                &passes,
+                &mut state,
+                now,
+                rhost.as_deref(),
+                !prompts_follow,
+                &mut failed_write,
+            );
+        }
+
+        // Passes 2 and 3: the prompted answer. A failed conversation prompts once more,
+        // as the original does.
+        if result.is_none() && prompts_follow {
+            let first = self.prompt();
+            let second = if first.is_none() { self.prompt() } else { None };
+            let passes = [
+                Pass {
+                    number: 2,
+                    candidate: first.as_deref().map(|v| &v[..]),
+                },
+                Pass {
+                    number: 3,
+                    candidate: first.as_deref().or(second.as_deref()).map(|v| &v[..]),
+                },
+            ];
+            result = self.decide(
+                uid,
+                secret_ok,
+                &passes,
+                &mut state,
+                now,
+                rhost.as_deref(),
+                true,
+                &mut failed_write,
+            );
+        } else if result.is_none() {
+            result = self.decide(
+                uid,
+                secret_ok,
+                &[],
+                &mut state,
+                now,
+                rhost.as_deref(),
+                true,
+                &mut failed_write,
+            );
+        }
+
+        let mut success = result == Some(true);
+        if let Some(f) = failed_write {
+            self.report_write_failure(&f);
+            if !self.options.allow_readonly {
+                success = false;
+            }
+        }
+        if success {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        }
+    }
+
+    /// Runs `passes` on a fresh locked read; when `last`, also finishes the attempt (HOTP
+    /// advance, result line, grace record). Writes the changes before returning. Returns
+    /// `Some(success)` once the attempt is decided.
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &mut self,
+        uid: u32,
+        secret_ok: bool,
+        passes: &[Pass<'_>],
+        state: &mut LoopState,
+        now: i64,
+        rhost: Option<&[u8]>,
+        last: bool,
+        failed_write: &mut Option<FailedWrite>,
+    ) -> Option<bool> {
+        let mut held = if secret_ok {
+            self.hold(uid, false).unwrap_or_default()
+        } else {
+            None
+        };
+        let mut scratch_file = SecretFile::from_bytes(Vec::new());
+        let (file, key) = match held.as_mut() {
+            Some(h) => {
+                let key = h.file.decode_secret().map(|s| OtpKey::new(&s));
+                (&mut h.file, key)
+            }
+            None => (&mut scratch_file, None),
+        };
+        let options = self.options;
+        let ctx = Ctx {
+            now,
+            path: &self.path_text,
+            user: &self.user_text,
+            rhost,
+            options,
+        };
+        let decision = policy::check_passes(file, key.as_ref(), passes, state, &ctx);
+        let mut changes = decision.changes;
+        let mut logs: Vec<LogLine> = decision.logs.lines().to_vec();
+        let verdict = decision.verdict;
+        if verdict == PassVerdict::Undecided && !last {
+            self.emit(&logs);
+            if let Some(h) = &held
+                && let Err(f) = self.write(h, &changes)
+            {
+                failed_write.get_or_insert(f);
+            }
+            return None;
+        }
+        let mut success = false;
+        if let PassVerdict::Success(accepted) = verdict {
+            success = true;
+            if options.forward_pass {
+                let candidate = passes
+                    .iter()
+                    .find(|p| p.number == accepted.pass)
+                    .and_then(|p| p.candidate)
+                    .unwrap_or(b"");
+                let prefix = &candidate[..accepted.prefix_len.min(candidate.len())];
+                if !self.pam.set_authtok(prefix) {
+                    success = false;
+                }
+            }
+        }
+        let ctx = Ctx {
+            now,
+            path: &self.path_text,
+            user: &self.user_text,
+            rhost,
+            options,
+        };
+        let fin = policy::finish(file, success, state, &ctx);
+        changes.extend(fin.changes);
+        logs.extend(fin.logs.lines().iter().cloned());
+        self.emit(&logs);
+        if let Some(h) = &held
+            && let Err(f) = self.write(h, &changes)
+        {
+            failed_write.get_or_insert(f);
+        }
+        Some(success)
+    }
+
+    fn ctx<'b>(&'b self, now: i64, rhost: Option<&'b [u8]>) -> Ctx<'b> {
+        Ctx {
+            now,
+            path: &self.path_text,
+            user: &self.user_text,
+            rhost,
+            options: self.options,
+        }
+    }
+
+    /// Opens, checks, locks and reads the secret file. `Ok(None)` when it is unusable (the
+    /// reason is logged); `Err(Missing)` when it does not exist and `nullok` applies.
+    fn hold(&mut self, uid: u32, first: bool) -> Result<Option<Held>, Missing> {
+        let Some(path_bytes) = self.path.clone() else {
+            return Ok(None);
+        };
+        let path = Path::new(OsStr::from_bytes(&path_bytes));
+        for _ in 0..MAX_REOPENS {
+            let opened = match OpenedFile::open(path) {
+                Ok(f) => f,
+                Err(e)
+                    if e.raw_os_error() == Some(libc::ENOENT) && self.options.nullok && first =>
+                {
+                    return Err(Missing);
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                    self.err(format!(
+                        "Secret file \"{}\" is not a regular file",
+                        self.path_text
+                    ));
+                    return Ok(None);
+                }
+                Err(e) => {
+                    self.err(format!(
+                        "Failed to read \"{}\" for \"{}\": {}",
+                        self.path_text,
+                        self.user_text,
+                        strerror(&e)
+                    ));
+                    return Ok(None);
+                }
+            };
+            if first {
+                self.debug(format!(
+                    "Secret file permissions are {:04o}. Allowed permissions are {:04o}",
+                    opened.mode() & 0o3777,
+                    self.options.allowed_perm & 0o7777
+                ));
+            }
+            let owner = (!self.options.no_strict_owner).then_some(uid);
+            if let Err(e) = opened.check(PermPolicy::only(self.options.allowed_perm), owner) {
+                self.log_check_error(e, uid);
+                return Ok(None);
+            }
+            let locked = match opened.lock(path, LOCK_TIMEOUT) {
+                Ok(l) => l,
+                Err(LockError::Replaced) => continue,
+                Err(LockError::TimedOut) => {
+                    self.err(format!(
+                        "Timed out waiting for the lock on \"{}\"",
+                        self.path_text
+                    ));
+                    return Ok(None);
+                }
+                Err(LockError::Io(e)) => {
+                    self.err(format!(
+                        "Failed to lock \"{}\": {}",
+                        self.path_text,
+                        strerror(&e)
+                    ));
+                    return Ok(None);
+                }
+            };
+            // The file may have changed while we waited: check what is locked now.
+            if let Err(e) = locked.check(PermPolicy::only(self.options.allowed_perm), owner) {
+                self.log_check_error(e, uid);
+                return Ok(None);
+            }
+            let bytes = match locked.read_contents() {
+                Ok(b) => b,
+                Err(ReadError::Nul) => {
+                    self.err(format!("Invalid file contents in \"{}\"", self.path_text));
+                    return Ok(None);
+                }
+                Err(_) => {
+                    self.err(format!("Could not read \"{}\"", self.path_text));
+                    return Ok(None);
+                }
+            };
+            if first {
+                self.debug(format!("\"{}\" read", self.path_text));
+            }
+            let file = SecretFile::from_bytes(bytes.to_vec());
+            return Ok(Some(Held { locked, file }));
+        }
+        self.err(format!(
+            "Secret file \"{}\" keeps changing; giving up",
+            self.path_text
+        ));
+        Ok(None)
+    }
+
+    fn log_check_error(&mut self, e: CheckError, uid: u32) {
+        let text = match e {
+            CheckError::NotRegular => {
+                format!("Secret file \"{}\" is not a regular file", self.path_text)
+            }
+            CheckError::Permissions { mode } => format!(
+                "Secret file \"{}\" permissions ({:04o}) are more permissive than {:04o}",
+                self.path_text,
+                mode,
+                self.options.allowed_perm & 0o7777
+            ),
+            CheckError::Owner { .. } => {
+                let who = match &self.options.fixed_user {
+                    Some(_) => format!("user id {uid}"),
+                    None => self.user_text.clone(),
+                };
+                format!(
+                    "Secret file \"{}\" must be owned by \"{}\"",
+                    self.path_text, who
+                )
+            }
+            CheckError::Size { .. } => format!("Invalid file size for \"{}\"", self.path_text),
+        };
+        self.err(text);
+    }
+
+    /// Writes the file when `changes` is not empty. Logs the failure's details at once.
+    fn write(&mut self, held: &Held, changes: &[Change]) -> Result<(), FailedWrite> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        match held.locked.replace(held.file.as_bytes()) {
+            Ok(durability) => {
+                if let Durability::DirectoryNotSynced(e) = durability {
+                    self.pam.log(
+                        Level::Warning,
+                        &format!(
+                            "Could not sync the directory of \"{}\": {}",
+                            self.path_text,
+                            strerror(&e)
+                        ),
+                    );
+                }
+                self.debug(format!("\"{}\" written", self.path_text));
+                Ok(())
+            }
+            Err(e) => {
+                self.log_write_error(&e);
+                Err(FailedWrite {
+                    errno: e.error.raw_os_error(),
+                })
+            }
+        }
+    }
+
+    fn log_write_error(&mut self, e: &WriteError) {
+        let temp = e
+            .temp
+            .as_deref()
+            .map(|t| lossy(t.as_os_str().as_bytes()))
+            .unwrap_or_default();
+        let why = strerror(&e.error);
+        let line = match e.step {
+            WriteStep::CreateTemp => format!("Failed to create tempfile \"{temp}\": {why}"),
+            WriteStep::Write => format!("write(): {why}"),
+            WriteStep::Fsync => format!("fsync(): {why}"),
+            WriteStep::Close => format!("close(): {why}"),
+            WriteStep::Rename => format!("rename(): {why}"),
+            WriteStep::SyncDir => {
+                format!("fsync() of the directory of \"{}\": {why}", self.path_text)
+            }
+        };
+        self.err(line);
+        if let Some(u) = &e.unlink_error {
+            self.err(format!(
+                "Failed to delete tempfile \"{temp}\": {}",
+                strerror(u)
+            ));
+        }
+        self.err(format!(
+            "Failed to update secret file \"{}\": {why}",
+            self.path_text
+        ));
+    }
+
+    /// Tells the user about a failed write when the reason is one they can act on.
+    fn report_write_failure(&mut self, f: &FailedWrite) {
+        let Some(errno) = f.errno else { return };
+        if matches!(
+            errno,
+            libc::EPERM | libc::ENOSPC | libc::EROFS | libc::EIO | libc::EDQUOT
+        ) {
+            let text = format!(
+                "Error \"{}\" while writing config",
+                strerror(&std::io::Error::from_raw_os_error(errno))
+            );
+            if !self.pam.error_message(&text) {
+                self.err("Failed to inform user of error");
+            }
+        }
+    }
+
+    fn prompt(&mut self) -> Option<Zeroizing<Vec<u8>>> {
+        let prompt = self.options.prompt().to_vec();
+        let answer = self.pam.converse(&prompt, self.options.echo_code);
+        if answer.as_ref().is_none_or(|a| a.is_empty()) {
+            self.err("Did not receive verification code from user");
+        }
+        answer
+    }
+
+    fn emit(&mut self, lines: &[LogLine]) {
+        for l in lines {
+            self.pam.log(l.level, &l.text);
+        }
+    }
+
+    fn err(&mut self, text: impl AsRef<str>) {
+        self.pam.log(Level::Err, text.as_ref());
+    }
+
+    fn debug(&mut self, text: impl AsRef<str>) {
+        if self.options.debug {
+            self.pam
+                .log(Level::Info, &format!("debug: {}", text.as_ref()));
+        }
+    }
+}
+
+/// `nullok` applies: the secret file does not exist.
+struct Missing;
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The C library's text for an I/O error, without Rust's " (os error N)" suffix.
+fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
