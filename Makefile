@@ -1,0 +1,71 @@
+# pam_google_authenticator (Rust): build, demo, test, install.
+#
+#   make demo      build, enrol a throwaway secret, authenticate through the real libpam
+#   make test      everything CI runs (installs the Debian packages it needs when root)
+#   make install   install the module next to pam_unix.so (DESTDIR and PREFIX honoured)
+
+CARGO      ?= cargo
+DESTDIR    ?=
+PREFIX     ?= /usr
+# The directory that already holds pam_unix.so (Debian: /lib/<triplet>/security,
+# RHEL: /usr/lib64/security); libpam does not search /usr/local.
+PAMDIR     ?= $(shell dirname "$$(find /lib /usr/lib /lib64 /usr/lib64 -name pam_unix.so -path '*security*' 2>/dev/null | head -n 1)" 2>/dev/null)
+MODULE     := target/release/libpam_google_authenticator.so
+
+# Debian packages the build and the tests need.
+APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool
+
+.PHONY: all build deps demo test check unit root-tier install uninstall clean
+
+all: build
+
+build:
+	$(CARGO) build --release --lib
+
+## Installs missing Debian packages when run as root, or prints the apt-get line.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else \
+	    echo "Missing packages. Run:  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+	@command -v $(CARGO) >/dev/null || { echo "cargo (Rust 1.89 or newer) is needed: https://rustup.rs"; exit 1; }
+
+demo: deps
+	$(CARGO) build --release --lib --examples
+	$(CARGO) run --release --quiet --example demo
+
+## Everything CI runs. The root tier runs only as root and says so otherwise.
+test: deps check unit root-tier
+
+check:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --lib
+
+unit:
+	$(CARGO) build --lib --examples
+	$(CARGO) test --all-targets
+
+root-tier:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  $(CARGO) test --all-targets -- --ignored; \
+	else \
+	  echo "NOTE: the root tier (privilege switching, /etc/pam.d services) needs root; run 'sudo make root-tier'."; \
+	fi
+
+install: build
+	@[ -n "$(PAMDIR)" ] || { echo "Cannot find the directory of pam_unix.so; pass PAMDIR=..."; exit 1; }
+	install -D -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_google_authenticator.so
+
+uninstall:
+	rm -f $(DESTDIR)$(PAMDIR)/pam_google_authenticator.so
+
+clean:
+	$(CARGO) clean
