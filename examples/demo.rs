@@ -1,0 +1,325 @@
+//! Shows the module doing its job through the real Linux-PAM library.
+//!
+//! Builds nothing itself: run it with `make demo`, which builds the module first. It enrols a
+//! throwaway secret in a temporary directory (owned by you, as the module requires), writes a
+//! PAM service file that loads the freshly built module, and calls `pam_authenticate` the way
+//! sshd or pamtester would, answering the prompt like a user with an authenticator app:
+//!
+//! 1. the current code is accepted;
+//! 2. the same code again is refused (`DISALLOW_REUSE`);
+//! 3. an emergency scratch code is accepted once, and refused the second time;
+//! 4. a wrong code is refused.
+
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::path::PathBuf;
+use std::ptr;
+
+use pam_google_authenticator::core::base32;
+use pam_google_authenticator::core::otp::OtpKey;
+use pam_google_authenticator::os::{clock, random, user};
+
+const PAM_SUCCESS: c_int = 0;
+const PAM_PROMPT_ECHO_OFF: c_int = 1;
+const PAM_PROMPT_ECHO_ON: c_int = 2;
+
+#[repr(C)]
+struct PamMessage {
+    msg_style: c_int,
+    msg: *const c_char,
+}
+
+#[repr(C)]
+struct PamResponse {
+    resp: *mut c_char,
+    resp_retcode: c_int,
+}
+
+#[repr(C)]
+struct PamConv {
+    conv: extern "C" fn(c_int, *mut *const PamMessage, *mut *mut PamResponse, *mut c_void) -> c_int,
+    appdata_ptr: *mut c_void,
+}
+
+#[link(name = "pam")]
+unsafe extern "C" {
+    fn pam_start_confdir(
+        service: *const c_char,
+        user: *const c_char,
+        conv: *const PamConv,
+        confdir: *const c_char,
+        pamh: *mut *mut c_void,
+    ) -> c_int;
+    fn pam_authenticate(pamh: *mut c_void, flags: c_int) -> c_int;
+    fn pam_end(pamh: *mut c_void, status: c_int) -> c_int;
+    fn pam_strerror(pamh: *mut c_void, errnum: c_int) -> *const c_char;
+}
+
+/// What the "user" types: one answer for every prompt, and the prompts seen.
+struct Typist {
+    answer: CString,
+    prompts: Vec<String>,
+}
+
+extern "C" fn conversation(
+    n: c_int,
+    msgs: *mut *const PamMessage,
+    resp: *mut *mut PamResponse,
+    data: *mut c_void,
+) -> c_int {
+    let Ok(n) = usize::try_from(n) else {
+        return 19; // PAM_CONV_ERR
+    };
+    // SAFETY: `data` is the `Typist` passed to pam_start_confdir below, alive for the whole
+    // PAM transaction and used by one thread.
+    let typist = unsafe { &mut *data.cast::<Typist>() };
+    // SAFETY: libpam frees the array and each `resp` with free(), so they come from calloc
+    // and strdup.
+    let out = unsafe { libc::calloc(n, std::mem::size_of::<PamResponse>()) }.cast::<PamResponse>();
+    if out.is_null() {
+        return 5; // PAM_BUF_ERR
+    }
+    for i in 0..n {
+        // SAFETY: libpam passes `n` valid message pointers (Linux-PAM's array-of-pointers
+        // layout).
+        let m = unsafe { &**msgs.add(i) };
+        // SAFETY: each message text is a NUL-terminated string owned by the module.
+        let text = unsafe { CStr::from_ptr(m.msg) }
+            .to_string_lossy()
+            .into_owned();
+        if m.msg_style == PAM_PROMPT_ECHO_OFF || m.msg_style == PAM_PROMPT_ECHO_ON {
+            typist.prompts.push(text);
+            // SAFETY: `out` has `n` zeroed entries; strdup copies the answer for libpam.
+            unsafe { (*out.add(i)).resp = libc::strdup(typist.answer.as_ptr()) };
+        }
+    }
+    // SAFETY: `resp` is libpam's out pointer.
+    unsafe { *resp = out };
+    PAM_SUCCESS
+}
+
+/// Runs one `pam_authenticate` for `user` with `answer` typed at the prompt.
+fn login(confdir: &CStr, user: &CStr, answer: &str) -> (String, Vec<String>) {
+    let mut typist = Typist {
+        answer: CString::new(answer).unwrap_or_default(),
+        prompts: Vec::new(),
+    };
+    let conv = PamConv {
+        conv: conversation,
+        appdata_ptr: (&raw mut typist).cast(),
+    };
+    let mut pamh: *mut c_void = ptr::null_mut();
+    // SAFETY: all strings are NUL-terminated and outlive the transaction; `conv` and
+    // `typist` live until pam_end below.
+    let rc = unsafe {
+        pam_start_confdir(
+            c"demo".as_ptr(),
+            user.as_ptr(),
+            &conv,
+            confdir.as_ptr(),
+            &mut pamh,
+        )
+    };
+    if rc != PAM_SUCCESS {
+        return (format!("pam_start_confdir failed ({rc})"), Vec::new());
+    }
+    // SAFETY: `pamh` is the live handle from pam_start_confdir.
+    let rc = unsafe { pam_authenticate(pamh, 0) };
+    // SAFETY: pam_strerror returns a static string; copied before pam_end.
+    let text = unsafe { CStr::from_ptr(pam_strerror(pamh, rc)) }
+        .to_string_lossy()
+        .into_owned();
+    // SAFETY: ends the transaction started above; `pamh` is not used afterwards.
+    unsafe { pam_end(pamh, rc) };
+    (text, typist.prompts)
+}
+
+fn main() {
+    let module = module_path();
+    if !module.exists() {
+        eprintln!(
+            "{} is missing: run `make demo` (it builds the module first).",
+            module.display()
+        );
+        std::process::exit(1);
+    }
+    let dir = std::env::temp_dir().join(format!("ga-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create a temporary directory");
+    let account = Account::create(&dir);
+    let name = CString::new(account.name.clone()).expect("user names have no NUL");
+
+    // Enrol: a 160-bit secret and two scratch codes, laid out as the setup command writes
+    // them, in the account's home directory (or in the temporary directory when the demo
+    // runs as an ordinary user and uses that user).
+    let mut secret = [0u8; 20];
+    random::fill(&mut secret).expect("kernel randomness");
+    let secret_b32 = base32::encode(&secret);
+    let scratch = [scratch_code(), scratch_code()];
+    let contents = format!(
+        "{secret_b32}\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n{}\n{}\n",
+        scratch[0], scratch[1]
+    );
+    let secret_file = dir.join(".google_authenticator");
+    std::fs::write(&secret_file, contents).expect("write the secret file");
+    std::fs::set_permissions(
+        &secret_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod 600");
+    account.give(&secret_file);
+    // A throwaway account's home is the temporary directory, so the module finds the file at
+    // its default place, ~/.google_authenticator, exactly as in production.
+    let args = if account.throwaway {
+        String::new()
+    } else {
+        format!(" secret={}", secret_file.display())
+    };
+    let service = format!("auth required {}{args}\n", module.display());
+    std::fs::write(dir.join("demo"), &service).expect("write the PAM service file");
+
+    println!("Module:       {}", module.display());
+    println!(
+        "Secret file:  {} (enrolled for user {:?})",
+        secret_file.display(),
+        name
+    );
+    println!("PAM service:  {}", service.trim());
+    println!();
+
+    let key = OtpKey::new(&secret);
+    let code = format!("{:06}", key.code((clock::now() / 30) as u64));
+    let confdir = CString::new(dir.as_os_str().as_encoded_bytes()).expect("path without NUL");
+    let steps: [(&str, &str, &str); 5] = [
+        ("the current code from the app", &code, "Success"),
+        (
+            "the same code again (DISALLOW_REUSE)",
+            &code,
+            "Authentication failure",
+        ),
+        ("an emergency scratch code", &scratch[0], "Success"),
+        (
+            "the same scratch code again",
+            &scratch[0],
+            "Authentication failure",
+        ),
+        ("a wrong code", "000000", "Authentication failure"),
+    ];
+    let mut ok = true;
+    for (what, answer, expected) in steps {
+        let (result, prompts) = login(&confdir, &name, answer);
+        let mark = if result == expected { "ok  " } else { "FAIL" };
+        ok &= result == expected;
+        println!(
+            "[{mark}] {what:<40} prompt {:<22} -> {result}",
+            format!("{:?}", prompts.join("|"))
+        );
+    }
+    println!();
+    println!(
+        "Secret file afterwards (mode {:o}):",
+        file_mode(&secret_file)
+    );
+    let after = std::fs::read_to_string(&secret_file).unwrap_or_default();
+    for line in after.lines().skip(1) {
+        println!("    {line}");
+    }
+    drop(account);
+    let _ = std::fs::remove_dir_all(&dir);
+    if !ok {
+        eprintln!("demo: a step did not give the expected result");
+        std::process::exit(1);
+    }
+}
+
+/// The account the demo logs in as: a throwaway system account when run as root (removed
+/// again at the end), else the current user.
+struct Account {
+    name: String,
+    throwaway: bool,
+}
+
+impl Account {
+    fn create(home: &std::path::Path) -> Account {
+        // SAFETY: getuid cannot fail.
+        let uid = unsafe { libc::getuid() };
+        if uid == 0 {
+            let name = format!("ga-demo-{}", std::process::id() % 100_000);
+            let status = std::process::Command::new("useradd")
+                .args([
+                    "--system",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    "--home-dir",
+                ])
+                .arg(home)
+                .arg(&name)
+                .status();
+            if matches!(status, Ok(s) if s.success()) {
+                return Account {
+                    name,
+                    throwaway: true,
+                };
+            }
+            eprintln!("useradd failed; using the current user instead");
+        }
+        let me = user::by_uid(uid).expect("the current user has a passwd entry");
+        Account {
+            name: String::from_utf8_lossy(&me.name).into_owned(),
+            throwaway: false,
+        }
+    }
+
+    /// Makes `path` (and its directory) belong to the account, as the module requires.
+    fn give(&self, path: &std::path::Path) {
+        if !self.throwaway {
+            return;
+        }
+        let info = user::by_name(self.name.as_bytes()).expect("the new account exists");
+        for p in [path, path.parent().unwrap_or(path)] {
+            std::os::unix::fs::chown(p, Some(info.uid), Some(info.gid)).expect("chown");
+        }
+    }
+}
+
+impl Drop for Account {
+    fn drop(&mut self) {
+        if self.throwaway {
+            let _ = std::process::Command::new("userdel")
+                .arg(&self.name)
+                .status();
+        }
+    }
+}
+
+/// An eight-digit scratch code that does not start with 0, as the setup command makes them.
+fn scratch_code() -> String {
+    loop {
+        let mut b = [0u8; 4];
+        random::fill(&mut b).expect("kernel randomness");
+        let v = u32::from_be_bytes(b) & 0x7fff_ffff;
+        // Rejection sampling: no modulo bias.
+        if v < 2_100_000_000 {
+            let code = v % 100_000_000;
+            if code >= 10_000_000 {
+                return code.to_string();
+            }
+        }
+    }
+}
+
+fn file_mode(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).map(|m| m.mode() & 0o7777).unwrap_or(0)
+}
+
+/// The module built next to this example (`target/<profile>/`).
+fn module_path() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/examples/demo -> target/<profile>/
+    let profile_dir = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    profile_dir.join("libpam_google_authenticator.so")
+}
