@@ -15,7 +15,7 @@ MODULE     := target/release/libpam_google_authenticator.so
 # Debian packages the build and the tests need.
 APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool
 
-.PHONY: all build deps demo test check unit root-tier install uninstall clean
+.PHONY: all build deps demo test check unit root-tier fuzz-smoke install uninstall clean
 
 all: build
 
@@ -42,7 +42,7 @@ demo: deps
 	$(CARGO) run --release --quiet --example demo
 
 ## Everything CI runs. The root tier runs only as root and says so otherwise.
-test: deps check unit root-tier
+test: deps check unit root-tier fuzz-smoke
 
 check:
 	$(CARGO) fmt --all -- --check
@@ -59,6 +59,16 @@ root-tier:
 	else \
 	  echo "NOTE: the root tier (privilege switching, /etc/pam.d services) needs root; run 'sudo make root-tier'."; \
 	fi
+
+## Runs every fuzz target briefly (cargo-fuzz on the stable toolchain, with AddressSanitizer).
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := secret_file module_args code_input policy
+fuzz-smoke:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) 2>&1 | tail -n 3 || exit 1; \
+	done
 
 install: build
 	@[ -n "$(PAMDIR)" ] || { echo "Cannot find the directory of pam_unix.so; pass PAMDIR=..."; exit 1; }
