@@ -67,7 +67,11 @@ fuzz-smoke:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
-	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) 2>&1 | tail -n 3 || exit 1; \
+	  if RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) >target/$$t.log 2>&1; then \
+	    echo "fuzz $$t: $$(grep -E '^Done' target/$$t.log)"; \
+	  else \
+	    tail -n 40 target/$$t.log; echo "fuzz $$t: FAILED"; exit 1; \
+	  fi; \
 	done
 
 install: build
