@@ -806,3 +806,457 @@ fn parse_resetting(value: &[u8]) -> Vec<(i64, i64)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"2SH3V3GDW7ZNMGYE";
+
+    fn key() -> OtpKey {
+        OtpKey::new(&crate::core::base32::decode(SECRET).unwrap())
+    }
+
+    fn ctx<'a>(now: i64, options: &'a Options) -> Ctx<'a> {
+        Ctx {
+            now,
+            path: "/f",
+            user: "u",
+            rhost: Some(b"10.1.2.3"),
+            options,
+        }
+    }
+
+    fn file(s: &str) -> SecretFile {
+        SecretFile::from_bytes(s.as_bytes().to_vec())
+    }
+
+    fn texts(logs: &Logs) -> Vec<String> {
+        logs.lines().iter().map(|l| l.text.clone()).collect()
+    }
+
+    /// Runs the prompted passes (2 and 3) with `answer`.
+    fn prompted(f: &mut SecretFile, answer: &str, now: i64, o: &Options) -> PassDecision {
+        let k = key();
+        let passes = [
+            Pass {
+                number: 2,
+                candidate: Some(answer.as_bytes()),
+            },
+            Pass {
+                number: 3,
+                candidate: Some(answer.as_bytes()),
+            },
+        ];
+        check_passes(
+            f,
+            Some(&k),
+            &passes,
+            &mut LoopState::default(),
+            &ctx(now, o),
+        )
+    }
+
+    fn code(counter: u64) -> String {
+        format!("{:06}", key().code(counter))
+    }
+
+    #[test]
+    fn disallow_reuse_pruning_keeps_the_original_spacing() {
+        let o = Options::default();
+        for (before, after) in [
+            ("10001 9000 10002 9001", "10001 10002  10000"),
+            ("9000 10001", "10001 10000"),
+            ("9000", "10000"),
+            ("", "10000"),
+        ] {
+            let mut f = file(&format!(
+                "{}\n\" TOTP_AUTH\n\" DISALLOW_REUSE {before}\n",
+                std::str::from_utf8(SECRET).unwrap()
+            ));
+            let d = prompted(&mut f, &code(10000), 300_000, &o);
+            assert!(matches!(d.verdict, PassVerdict::Success(_)), "{before}");
+            assert_eq!(d.changes, vec![Change::ReuseRecorded(10000)]);
+            assert_eq!(f.get("DISALLOW_REUSE"), Some(after.as_bytes()), "{before}");
+        }
+    }
+
+    #[test]
+    fn disallow_reuse_refuses_a_used_step_and_logs_it() {
+        let o = Options::default();
+        let mut f = file("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" DISALLOW_REUSE 10000\n");
+        let before = f.clone();
+        let d = prompted(&mut f, &code(10000), 300_000, &o);
+        assert_eq!(d.verdict, PassVerdict::Failure);
+        assert!(d.changes.is_empty());
+        assert_eq!(f, before);
+        assert!(texts(&d.logs)[0].starts_with(
+            "Trying to reuse a previously used time-based code (\"/f\"). Retry again in 30 seconds."
+        ));
+    }
+
+    #[test]
+    fn malformed_disallow_reuse_list_fails_with_a_log_line() {
+        let o = Options::default();
+        let mut f = file("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" DISALLOW_REUSE 9999 abc\n");
+        let d = prompted(&mut f, &code(10000), 300_000, &o);
+        assert_eq!(d.verdict, PassVerdict::Failure);
+        assert_eq!(
+            texts(&d.logs),
+            vec!["Invalid list of used codes in DISALLOW_REUSE. Check \"/f\"."]
+        );
+    }
+
+    #[test]
+    fn totp_window_is_asymmetric_for_even_sizes() {
+        let o = Options::default();
+        for (w, accepted) in [
+            (1, vec![0]),
+            (2, vec![0, 1]),
+            (3, vec![-1, 0, 1]),
+            (4, vec![-1, 0, 1, 2]),
+            (6, vec![-2, -1, 0, 1, 2, 3]),
+        ] {
+            for offset in -4i64..=4 {
+                let mut f = file(&format!(
+                    "2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" WINDOW_SIZE {w}\n"
+                ));
+                let o2 = Options {
+                    no_skew_adjust: true,
+                    ..o.clone()
+                };
+                let d = prompted(&mut f, &code((10000 + offset) as u64), 300_000, &o2);
+                let ok = matches!(d.verdict, PassVerdict::Success(_));
+                assert_eq!(ok, accepted.contains(&offset), "w={w} offset={offset}");
+            }
+        }
+    }
+
+    #[test]
+    fn rate_limit_examples_from_the_spec() {
+        let o = Options::default();
+        let mut f = file("S\n\" RATE_LIMIT 2 30 299990 299995\n");
+        let d = before_prompt(&mut f, &ctx(300_000, &o));
+        assert_eq!(d.verdict, PreVerdict::RateLimited);
+        assert_eq!(f.get("RATE_LIMIT"), Some(&b"2 30 299995 300000"[..]));
+        let d = before_prompt(&mut f, &ctx(300_001, &o));
+        assert_eq!(d.verdict, PreVerdict::RateLimited);
+        assert_eq!(f.get("RATE_LIMIT"), Some(&b"2 30 300000 300001"[..]));
+        assert_eq!(
+            texts(&d.logs)[0],
+            "Too many concurrent login attempts (\"/f\"). Please try again."
+        );
+    }
+
+    #[test]
+    fn rate_limit_drops_old_and_future_timestamps_and_sorts_correctly() {
+        let o = Options::default();
+        // 4294967291 is "-5" as stored by the original; it is in the future and dropped
+        // instead of breaking the sort.
+        let mut f = file("S\n\" RATE_LIMIT 3 30 100 299999 4294967291 299990\n");
+        let d = before_prompt(&mut f, &ctx(300_000, &o));
+        assert_eq!(d.verdict, PreVerdict::Continue);
+        assert_eq!(f.get("RATE_LIMIT"), Some(&b"3 30 299990 299999 300000"[..]));
+    }
+
+    #[test]
+    fn rate_limit_syntax_errors() {
+        let o = Options::default();
+        for (value, message) in [
+            ("0 30", "Invalid RATE_LIMIT option. Check \"/f\"."),
+            ("101 30", "Invalid RATE_LIMIT option. Check \"/f\"."),
+            ("3 3601", "Invalid RATE_LIMIT option. Check \"/f\"."),
+            ("3", "Invalid RATE_LIMIT option. Check \"/f\"."),
+            (
+                "3 30x",
+                "Invalid list of timestamps in RATE_LIMIT. Check \"/f\".",
+            ),
+            (
+                "3 30 ",
+                "Invalid list of timestamps in RATE_LIMIT. Check \"/f\".",
+            ),
+            (
+                "3 30 1 x",
+                "Invalid list of timestamps in RATE_LIMIT. Check \"/f\".",
+            ),
+        ] {
+            let mut f = file(&format!("S\n\" RATE_LIMIT {value}\n"));
+            let before = f.clone();
+            let d = before_prompt(&mut f, &ctx(300_000, &o));
+            assert_eq!(d.verdict, PreVerdict::RateLimitInvalid, "{value:?}");
+            assert!(d.changes.is_empty());
+            assert_eq!(f, before);
+            assert_eq!(texts(&d.logs), vec![message.to_string()], "{value:?}");
+        }
+    }
+
+    #[test]
+    fn grace_period_needs_the_option_and_a_past_timestamp() {
+        let with = Options {
+            grace_period: 60,
+            ..Options::default()
+        };
+        let without = Options::default();
+        let mut f = file("S\n\" LAST0 10.1.2.3 299990\n");
+        assert_eq!(
+            before_prompt(&mut f, &ctx(300_000, &with)).verdict,
+            PreVerdict::Grace
+        );
+        assert_eq!(
+            before_prompt(&mut f, &ctx(300_050, &with)).verdict,
+            PreVerdict::Continue
+        );
+        assert_eq!(
+            before_prompt(&mut f, &ctx(300_000, &without)).verdict,
+            PreVerdict::Continue
+        );
+        let mut future = file("S\n\" LAST0 10.1.2.3 400000\n");
+        assert_eq!(
+            before_prompt(&mut future, &ctx(300_000, &with)).verdict,
+            PreVerdict::Continue
+        );
+        // Another host gets no grace.
+        let mut other = file("S\n\" LAST0 10.9.9.9 299990\n");
+        assert_eq!(
+            before_prompt(&mut other, &ctx(300_000, &with)).verdict,
+            PreVerdict::Continue
+        );
+    }
+
+    #[test]
+    fn grace_success_overrides_the_rate_limit_and_writes_nothing() {
+        let o = Options {
+            grace_period: 60,
+            ..Options::default()
+        };
+        let mut f = file("S\n\" RATE_LIMIT 1 30 299999\n\" LAST0 10.1.2.3 299990\n");
+        let d = before_prompt(&mut f, &ctx(300_000, &o));
+        assert_eq!(d.verdict, PreVerdict::Grace);
+        assert!(d.changes.is_empty());
+        assert_eq!(
+            texts(&d.logs),
+            vec![
+                "Too many concurrent login attempts (\"/f\"). Please try again.",
+                "within grace period: \"u\""
+            ]
+        );
+    }
+
+    #[test]
+    fn grace_record_slots() {
+        let o = Options {
+            grace_period: 60,
+            ..Options::default()
+        };
+        let c = ctx(300_000, &o);
+        // New entries go into the lowest free slot, inserted after line 1.
+        let mut f = file("S\n\" TOTP_AUTH\n");
+        let d = finish(&mut f, true, &LoopState::default(), &c);
+        assert_eq!(d.changes, vec![Change::GraceRecorded]);
+        assert_eq!(f.as_bytes(), b"S\n\" LAST0 10.1.2.3 300000\n\" TOTP_AUTH\n");
+        // The same host reuses its slot.
+        let d = finish(&mut f, true, &LoopState::default(), &ctx(300_100, &o));
+        assert_eq!(d.changes, vec![Change::GraceRecorded]);
+        assert_eq!(f.get("LAST0"), Some(&b"10.1.2.3 300100"[..]));
+        // All ten slots taken by other hosts: the oldest one in the past is replaced.
+        let mut full = String::from("S\n");
+        for i in 0..10 {
+            full.push_str(&format!(
+                "\" LAST{i} 10.0.0.{i} {}\n",
+                299_000 + (i * 7) % 10
+            ));
+        }
+        let mut f = file(&full);
+        let _ = finish(&mut f, true, &LoopState::default(), &c);
+        assert_eq!(f.get("LAST0"), Some(&b"10.1.2.3 300000"[..]));
+        // All in the future: no bogus LAST/ key; the oldest well-formed slot is reused.
+        let mut future = String::from("S\n");
+        for i in 0..10 {
+            future.push_str(&format!("\" LAST{i} 10.0.0.{i} {}\n", 400_000 - i));
+        }
+        let mut f = file(&future);
+        let _ = finish(&mut f, true, &LoopState::default(), &c);
+        assert!(!String::from_utf8_lossy(f.as_bytes()).contains("LAST/"));
+        assert_eq!(f.get("LAST9"), Some(&b"10.1.2.3 300000"[..]));
+        // No remote host: logged, and the file is rewritten unchanged.
+        let no_rhost = Ctx { rhost: None, ..c };
+        let mut f = file("S\n");
+        let d = finish(&mut f, true, &LoopState::default(), &no_rhost);
+        assert_eq!(d.changes, vec![Change::GraceNotRecorded]);
+        assert_eq!(f.as_bytes(), b"S\n");
+        assert!(
+            texts(&d.logs)
+                .contains(&"Failed to store grace_period timestamp in config".to_string())
+        );
+    }
+
+    #[test]
+    fn malformed_last_lines_are_logged_and_skipped() {
+        let o = Options {
+            grace_period: 60,
+            ..Options::default()
+        };
+        let mut f = file("S\n\" LAST0 bad_host 1\n");
+        let d = finish(&mut f, true, &LoopState::default(), &ctx(300_000, &o));
+        assert!(texts(&d.logs).contains(&"Malformed LAST0 line".to_string()));
+        assert_eq!(f.get("LAST1"), Some(&b"10.1.2.3 300000"[..]));
+        assert_eq!(f.get("LAST0"), Some(&b"bad_host 1"[..]));
+    }
+
+    #[test]
+    fn hotp_window_looks_forward_only() {
+        let o = Options::default();
+        let mut f = file("2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER 3\n");
+        let mut state = LoopState::default();
+        let k = key();
+        let five = code(5);
+        let passes = [Pass {
+            number: 2,
+            candidate: Some(five.as_bytes()),
+        }];
+        let d = check_passes(&mut f, Some(&k), &passes, &mut state, &ctx(300_000, &o));
+        assert!(matches!(d.verdict, PassVerdict::Success(_)));
+        assert_eq!(d.changes, vec![Change::HotpCounter(6)]);
+        assert_eq!(f.get("HOTP_COUNTER"), Some(&b"6"[..]));
+        // A code behind the counter is a miss, and the counter advances once afterwards.
+        let two = code(2);
+        let passes = [Pass {
+            number: 2,
+            candidate: Some(two.as_bytes()),
+        }];
+        let d = check_passes(&mut f, Some(&k), &passes, &mut state, &ctx(300_000, &o));
+        assert_eq!(d.verdict, PassVerdict::Undecided);
+        assert!(state.hotp_missed);
+        let fin = finish(&mut f, false, &state, &ctx(300_000, &o));
+        assert_eq!(fin.changes, vec![Change::HotpAdvanced(7)]);
+        assert_eq!(texts(&fin.logs), vec!["Invalid verification code for u"]);
+    }
+
+    #[test]
+    fn skew_resync_sequence_and_gaps() {
+        let o = Options::default();
+        let mut f = file("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH");
+        let expect = [
+            (
+                PassVerdict::Failure,
+                "2SH3V3GDW7ZNMGYE\n\" RESETTING_TIME_SKEW 12000-1000\n\" TOTP_AUTH",
+            ),
+            (
+                PassVerdict::Failure,
+                "2SH3V3GDW7ZNMGYE\n\" RESETTING_TIME_SKEW 12000-1000 12001-1000\n\" TOTP_AUTH",
+            ),
+        ];
+        for (i, (verdict, bytes)) in expect.iter().enumerate() {
+            let d = prompted(&mut f, &code(11000 + i as u64), (12000 + i as i64) * 30, &o);
+            assert_eq!(d.verdict, *verdict);
+            assert_eq!(std::str::from_utf8(f.as_bytes()).unwrap(), *bytes);
+        }
+        let d = prompted(&mut f, &code(11002), 12002 * 30, &o);
+        assert!(matches!(d.verdict, PassVerdict::Success(_)));
+        assert_eq!(
+            f.as_bytes(),
+            b"2SH3V3GDW7ZNMGYE\n\" TIME_SKEW -1000\n\" RESETTING_TIME_SKEW \n\" TOTP_AUTH"
+        );
+        let d = prompted(&mut f, &code(11003), 12003 * 30, &o);
+        assert!(matches!(d.verdict, PassVerdict::Success(_)));
+        assert!(d.changes.is_empty());
+
+        // Steps 12000, 12003, 12005: gaps of 3 are too big.
+        let mut g = file("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n");
+        for step in [12000u64, 12003, 12005] {
+            let d = prompted(&mut g, &code(step - 1000), step as i64 * 30, &o);
+            assert_eq!(d.verdict, PassVerdict::Failure, "step {step}");
+        }
+        assert_eq!(g.get("TIME_SKEW"), None);
+    }
+
+    #[test]
+    fn skew_resync_code_is_recorded_when_reuse_is_disallowed() {
+        let o = Options::default();
+        let mut f = file("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n");
+        for i in 0..3u64 {
+            let _ = prompted(&mut f, &code(11000 + i), (12000 + i as i64) * 30, &o);
+        }
+        assert_eq!(f.get("TIME_SKEW"), Some(&b"-1000"[..]));
+        assert_eq!(f.get("DISALLOW_REUSE"), Some(&b"11002"[..]));
+        // The same code again within its window is now refused.
+        let d = prompted(&mut f, &code(11002), 12002 * 30, &o);
+        assert_eq!(d.verdict, PassVerdict::Failure);
+    }
+
+    #[test]
+    fn prompted_answers_must_be_bare_codes_without_forward_pass() {
+        let o = Options::default();
+        let mut f = file("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n");
+        let d = prompted(&mut f, &format!("pw{}", code(10000)), 300_000, &o);
+        assert_eq!(d.verdict, PassVerdict::Undecided);
+        let fwd = Options {
+            forward_pass: true,
+            ..Options::default()
+        };
+        let d = prompted(&mut f, &format!("pw{}", code(10000)), 300_000, &fwd);
+        assert_eq!(
+            d.verdict,
+            PassVerdict::Success(Accepted {
+                pass: 2,
+                prefix_len: 2
+            })
+        );
+    }
+
+    #[test]
+    fn no_secret_fails_at_the_first_valid_candidate() {
+        let o = Options::default();
+        let mut f = file("");
+        let passes = [
+            Pass {
+                number: 2,
+                candidate: Some(b"abc"),
+            },
+            Pass {
+                number: 3,
+                candidate: Some(b"12345678"),
+            },
+        ];
+        let d = check_passes(
+            &mut f,
+            None,
+            &passes,
+            &mut LoopState::default(),
+            &ctx(1, &o),
+        );
+        assert_eq!(d.verdict, PassVerdict::Failure);
+    }
+
+    #[test]
+    fn scratch_codes_work_without_totp_or_hotp() {
+        let o = Options::default();
+        let mut f = file("2SH3V3GDW7ZNMGYE\n12345678\n");
+        let d = prompted(&mut f, "12345678", 300_000, &o);
+        assert!(matches!(
+            d.verdict,
+            PassVerdict::Success(Accepted { pass: 3, .. })
+        ));
+        assert_eq!(d.changes, vec![Change::ScratchUsed]);
+        assert_eq!(f.as_bytes(), b"2SH3V3GDW7ZNMGYE\n");
+    }
+
+    #[test]
+    fn invalid_step_and_window_sizes_fail_with_their_log_lines() {
+        let o = Options::default();
+        for (line, message) in [
+            ("STEP_SIZE 61", "Invalid STEP_SIZE option in \"/f\""),
+            ("STEP_SIZE 0", "Invalid STEP_SIZE option in \"/f\""),
+            ("WINDOW_SIZE 101", "Invalid WINDOW_SIZE option in \"/f\""),
+            ("WINDOW_SIZE 3x", "Invalid WINDOW_SIZE option in \"/f\""),
+        ] {
+            let mut f = file(&format!("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" {line}\n"));
+            let d = prompted(&mut f, &code(10000), 300_000, &o);
+            assert_eq!(d.verdict, PassVerdict::Failure, "{line}");
+            assert_eq!(texts(&d.logs), vec![message.to_string()], "{line}");
+        }
+        let mut junk = file("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" STEP_SIZE 30 junk\n");
+        let d = prompted(&mut junk, &code(10000), 300_000, &o);
+        assert!(matches!(d.verdict, PassVerdict::Success(_)));
+    }
+}
