@@ -684,7 +684,10 @@ fn record_reuse(
         entries.push((p.value, &list[pos..stop]));
         pos = stop;
     }
-    if entries.iter().any(|(v, _)| i128::from(*v) == i128::from(c)) {
+    // The original compares the step as an unsigned number, so a negative step (a clock
+    // before 1970) matches its wrapped-around stored form.
+    let c_stored = c as u64;
+    if entries.iter().any(|(v, _)| *v == c_stored) {
         logs.err(format!(
             "Trying to reuse a previously used time-based code (\"{}\"). Retry again in {} seconds. Warning! This might mean, you are currently subject to a man-in-the-middle attack.",
             ctx.path, step
@@ -693,7 +696,7 @@ fn record_reuse(
     }
     let mut kept = Vec::with_capacity(list.len() + 24);
     for (v, text) in &entries {
-        if (i128::from(*v) - i128::from(c)).abs() < i128::from(window) {
+        if (i128::from(*v as i64) - i128::from(c)).abs() < i128::from(window) {
             kept.extend_from_slice(text);
         }
     }
@@ -746,11 +749,15 @@ fn skew_resync(
     if entries.len() > 3 {
         entries.remove(0);
     }
+    // Stored entries come from the file: compare in i128 so no value can overflow.
     let consistent = entries.len() == 3
-        && entries
-            .windows(2)
-            .all(|w| w[1].0 > w[0].0 && w[1].0 - w[0].0 <= 2)
-        && entries[..2].iter().all(|e| (e.1 - skew).abs() <= 1);
+        && entries.windows(2).all(|w| {
+            let gap = i128::from(w[1].0) - i128::from(w[0].0);
+            (1..=2).contains(&gap)
+        })
+        && entries[..2]
+            .iter()
+            .all(|e| (i128::from(e.1) - i128::from(skew)).abs() <= 1);
     if consistent {
         let average = (entries[0].1 + entries[1].1 + entries[2].1) / 3;
         file.set("TIME_SKEW", average.to_string().as_bytes());
