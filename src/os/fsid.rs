@@ -226,10 +226,10 @@ mod tests {
     #[test]
     #[ignore = "needs root: switches the thread to the nobody user"]
     fn root_switches_to_another_user_and_back() {
-        if !is_root() {
-            eprintln!("skipped: not running as root");
-            return;
-        }
+        assert!(
+            is_root(),
+            "root-tier test: run it as root (make root-tier, or cargo test -- --ignored)"
+        );
         let before = current();
         let (uid, gid) = nobody();
         // A thread started before the switch; threads started after it inherit the ids.
@@ -258,10 +258,10 @@ mod tests {
     #[test]
     #[ignore = "needs root: switches the thread to the nobody user"]
     fn root_switched_to_a_user_cannot_read_root_only_files() {
-        if !is_root() {
-            eprintln!("skipped: not running as root");
-            return;
-        }
+        assert!(
+            is_root(),
+            "root-tier test: run it as root (make root-tier, or cargo test -- --ignored)"
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret");
         std::fs::write(&path, b"x").unwrap();

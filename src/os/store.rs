@@ -1009,10 +1009,10 @@ mod tests {
     #[test]
     #[ignore = "needs root: writes as the nobody user via the fsuid switch"]
     fn root_replace_as_the_user_in_an_unreadable_directory() {
-        if !is_root() {
-            eprintln!("skipped: not running as root");
-            return;
-        }
+        assert!(
+            is_root(),
+            "root-tier test: run it as root (make root-tier, or cargo test -- --ignored)"
+        );
         let (uid, gid) = nobody();
         let (_outer, home, path) = nobodys_secret();
         std::fs::set_permissions(&home, Permissions::from_mode(0o300)).unwrap();
@@ -1051,10 +1051,10 @@ mod tests {
     #[test]
     #[ignore = "needs root: writes as the nobody user via the fsuid switch"]
     fn root_replace_in_a_read_only_directory_as_the_user() {
-        if !is_root() {
-            eprintln!("skipped: not running as root");
-            return;
-        }
+        assert!(
+            is_root(),
+            "root-tier test: run it as root (make root-tier, or cargo test -- --ignored)"
+        );
         let (uid, gid) = nobody();
         let (_outer, home, path) = nobodys_secret();
         std::fs::set_permissions(&home, Permissions::from_mode(0o500)).unwrap();
@@ -1077,10 +1077,10 @@ mod tests {
     #[test]
     #[ignore = "needs root: writes as the nobody user via the fsuid switch"]
     fn root_replace_as_the_user_gives_them_the_file() {
-        if !is_root() {
-            eprintln!("skipped: not running as root");
-            return;
-        }
+        assert!(
+            is_root(),
+            "root-tier test: run it as root (make root-tier, or cargo test -- --ignored)"
+        );
         let (uid, gid) = nobody();
         let (_outer, home, path) = nobodys_secret();
 
