@@ -17,7 +17,7 @@ use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 /// The secret of upstream's unit test (and of many examples in the spec).
 pub const TEST_SECRET: &str = "2SH3V3GDW7ZNMGYE";
@@ -992,9 +992,6 @@ pub fn run_many(runs: &[PamRun]) -> Vec<Outcome> {
         .flat_map(|(p, out)| p.finish(out))
         .collect()
 }
-
-/// Serialises tests that must not overlap (none so far; available for write-heavy cases).
-pub static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Appends `bytes` to a file after making it writable (the module rewrites files as 0400).
 pub fn append_to(path: &Path, bytes: &[u8]) {
