@@ -189,7 +189,7 @@ fn clock_is_frozen_for_time_and_clock_gettime() {
 }
 
 #[test]
-fn code_helpers_match_the_spec() {
+fn otp_code_functions_match_the_spec() {
     assert_eq!(support::totp_code(TEST_SECRET, 300_000), "050548");
     assert_eq!(support::hotp_code(TEST_SECRET, 1), "293240");
     assert_eq!(support::hotp_code(TEST_SECRET, 5), "932068");

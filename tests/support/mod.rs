@@ -5,7 +5,7 @@
 //! * [`PamRun`]: a builder for one run of `pam_driver` (confdir, service, user, rhost,
 //!   conversation, frozen clock, syslog capture); [`PamRun::run`] returns an [`Outcome`].
 //! * [`run_many`]: N drivers started together behind a stdin-EOF barrier.
-//! * Secret-file helpers: [`write_secret`], [`current_user`], [`totp_code`], [`hotp_code`].
+//! * Secret files and codes: [`write_secret`], [`current_user`], [`totp_code`], [`hotp_code`].
 //!
 //! Environment overrides: `GA_REFERENCE_MODULE` (path of Debian's module), `GA_LIBFAKETIME`
 //! (path of `libfaketime.so.1`).
