@@ -1,0 +1,1004 @@
+//! Test harness: drives PAM modules through the real Linux-PAM library.
+//!
+//! * [`reference_module`], [`our_module`], [`driver`], [`set_authtok_module`]: the binaries.
+//! * [`Stack`]: the lines of a PAM service file; [`Stack::probe`] adds the module under test.
+//! * [`PamRun`]: a builder for one run of `pam_driver` (confdir, service, user, rhost,
+//!   conversation, frozen clock, syslog capture); [`PamRun::run`] returns an [`Outcome`].
+//! * [`run_many`]: N drivers started together behind a stdin-EOF barrier.
+//! * Secret files and codes: [`write_secret`], [`current_user`], [`totp_code`], [`hotp_code`].
+//!
+//! Environment overrides: `GA_REFERENCE_MODULE` (path of Debian's module), `GA_LIBFAKETIME`
+//! (path of `libfaketime.so.1`).
+#![allow(dead_code)]
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The secret of upstream's unit test (and of many examples in the spec).
+pub const TEST_SECRET: &str = "2SH3V3GDW7ZNMGYE";
+
+/// Linux-PAM return codes used by the tests.
+pub mod code {
+    pub const SUCCESS: i32 = 0;
+    pub const SERVICE_ERR: i32 = 3;
+    pub const PERM_DENIED: i32 = 6;
+    pub const AUTH_ERR: i32 = 7;
+    pub const CONV_ERR: i32 = 19;
+    pub const IGNORE: i32 = 25;
+}
+
+// ---------------------------------------------------------------------------------------
+// Locations of the binaries
+// ---------------------------------------------------------------------------------------
+
+/// `target/<profile>` (or `target/<triple>/<profile>`) of the running test binary, which
+/// lives in `<profile dir>/deps/`. This honours `CARGO_TARGET_DIR` and `--release`.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("the test binary is not in <target>/<profile>/deps")
+        .to_path_buf()
+}
+
+/// The cargo target directory (the one holding `CACHEDIR.TAG`).
+pub fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        let dir = PathBuf::from(dir);
+        return if dir.is_absolute() {
+            dir
+        } else {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)
+        };
+    }
+    let profile = profile_dir();
+    profile
+        .ancestors()
+        .find(|d| d.join("CACHEDIR.TAG").exists())
+        .unwrap_or_else(|| profile.parent().expect("profile dir has a parent"))
+        .to_path_buf()
+}
+
+fn build_examples_once() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let profile = profile_dir();
+        let name = profile
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("debug")
+            .to_string();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["build", "--examples", "--lib"]);
+        match name.as_str() {
+            "debug" => {}
+            "release" => {
+                cmd.arg("--release");
+            }
+            other => {
+                cmd.args(["--profile", other]);
+            }
+        }
+        // `cargo test --test NAME` does not build examples, and cargo releases its build lock
+        // before running tests, so building here keeps the examples fresh.
+        let Ok(status) = cmd.status() else {
+            return; // No cargo (test binary run by hand): use what is there.
+        };
+        assert!(
+            status.success(),
+            "`cargo build --examples --lib` failed; build the examples by hand (same profile) \
+             and rerun the tests"
+        );
+    });
+}
+
+fn built_artifact(rel: &str) -> PathBuf {
+    let path = profile_dir().join(rel);
+    build_examples_once();
+    assert!(
+        path.exists(),
+        "{} is missing; run `cargo build --examples --lib` with the same profile as the tests",
+        path.display()
+    );
+    path
+}
+
+/// The driver binary, `target/<profile>/examples/pam_driver`.
+pub fn driver() -> PathBuf {
+    built_artifact("examples/pam_driver")
+}
+
+/// The test module `pam_set_authtok.so` (see `tests/support/pam_set_authtok.rs`).
+pub fn set_authtok_module() -> PathBuf {
+    built_artifact("examples/libpam_set_authtok.so")
+}
+
+/// This package's module, `target/<profile>/libpam_google_authenticator.so`.
+pub fn our_module() -> PathBuf {
+    built_artifact("libpam_google_authenticator.so")
+}
+
+/// Debian's `pam_google_authenticator.so` (package `libpam-google-authenticator`), the
+/// reference implementation. Downloaded once with `apt-get download` and unpacked with
+/// `dpkg -x` under `target/reference/` (never installed). `GA_REFERENCE_MODULE` overrides.
+pub fn reference_module() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(fetch_reference_module).clone()
+}
+
+const REFERENCE_REL: &str = "root/lib/x86_64-linux-gnu/security/pam_google_authenticator.so";
+
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            if let Some(found) = find_file(&p, name) {
+                return Some(found);
+            }
+        } else if p.file_name().is_some_and(|n| n == name) {
+            return Some(p);
+        }
+    }
+    None
+}
+
+fn fetch_reference_module() -> PathBuf {
+    if let Some(p) = std::env::var_os("GA_REFERENCE_MODULE") {
+        let p = PathBuf::from(p);
+        assert!(
+            p.exists(),
+            "GA_REFERENCE_MODULE={} does not exist",
+            p.display()
+        );
+        return p;
+    }
+    let cache = target_dir().join("reference");
+    let root = cache.join("root");
+    if let Some(found) = find_file(&root, "pam_google_authenticator.so") {
+        return found;
+    }
+    let how = "Debian's libpam-google-authenticator is the reference implementation and is \
+               needed by these tests. Get it with `apt-get update` (network access to Debian's \
+               archive is needed); the tests then run `apt-get download \
+               libpam-google-authenticator` and `dpkg -x` into target/reference/ (nothing is \
+               installed). Or set GA_REFERENCE_MODULE=/path/to/pam_google_authenticator.so";
+    std::fs::create_dir_all(&cache).expect("create target/reference");
+    let work = cache.join(format!("download.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).expect("create download dir");
+    let out = Command::new("apt-get")
+        .args(["download", "libpam-google-authenticator"])
+        .current_dir(&work)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run apt-get ({e}). {how}"));
+    let deb = std::fs::read_dir(&work)
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"));
+    let Some(deb) = deb else {
+        panic!(
+            "apt-get download libpam-google-authenticator failed: {}{}\n{how}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let unpacked = work.join("root");
+    let status = Command::new("dpkg")
+        .arg("-x")
+        .arg(&deb)
+        .arg(&unpacked)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run dpkg ({e}). {how}"));
+    assert!(status.success(), "dpkg -x {} failed. {how}", deb.display());
+    if let Ok(v) = Command::new("dpkg-deb")
+        .args(["-f"])
+        .arg(&deb)
+        .arg("Version")
+        .output()
+    {
+        let _ = std::fs::write(unpacked.join("VERSION"), v.stdout);
+    }
+    // Another test process may have won the race; either copy is fine.
+    if std::fs::rename(&unpacked, &root).is_err() && !root.exists() {
+        panic!("cannot move {} to {}", unpacked.display(), root.display());
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    let found = root.join(REFERENCE_REL.trim_start_matches("root/"));
+    if found.exists() {
+        return found;
+    }
+    find_file(&root, "pam_google_authenticator.so").unwrap_or_else(|| {
+        panic!(
+            "{} has no pam_google_authenticator.so. {how}",
+            deb.display()
+        )
+    })
+}
+
+/// `libfaketime.so.1`: `GA_LIBFAKETIME`, else `dpkg -L libfaketime`, else the usual paths.
+pub fn libfaketime() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        if let Some(p) = std::env::var_os("GA_LIBFAKETIME") {
+            return PathBuf::from(p);
+        }
+        if let Ok(out) = Command::new("dpkg").args(["-L", "libfaketime"]).output() {
+            let text = String::from_utf8_lossy(&out.stdout);
+            if let Some(line) = text
+                .lines()
+                .find(|l| l.ends_with("/libfaketime.so.1") && Path::new(l).exists())
+            {
+                return PathBuf::from(line);
+            }
+        }
+        let mut candidates = vec![
+            PathBuf::from("/usr/local/lib/faketime/libfaketime.so.1"),
+            PathBuf::from("/usr/lib/faketime/libfaketime.so.1"),
+        ];
+        if let Ok(dir) = std::fs::read_dir("/usr/lib") {
+            for e in dir.flatten() {
+                candidates.push(e.path().join("faketime/libfaketime.so.1"));
+            }
+        }
+        candidates
+            .into_iter()
+            .find(|p| p.exists())
+            .unwrap_or_else(|| {
+                panic!(
+                    "libfaketime.so.1 not found; install it with `apt-get install libfaketime` \
+                 or set GA_LIBFAKETIME"
+                )
+            })
+    })
+    .clone()
+}
+
+/// The syslog capture library, compiled once from `tests/support/syslog_capture.c` into
+/// `target/<profile>/syslog_capture.so` with `cc -shared -fPIC`.
+pub fn syslog_capture_lib() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/syslog_capture.c");
+        let out = profile_dir().join("syslog_capture.so");
+        let fresh = match (std::fs::metadata(&src), std::fs::metadata(&out)) {
+            (Ok(s), Ok(o)) => o.modified().ok() >= s.modified().ok(),
+            _ => false,
+        };
+        if !fresh {
+            let tmp = profile_dir().join(format!("syslog_capture.so.{}", std::process::id()));
+            let status = Command::new(std::env::var_os("CC").unwrap_or_else(|| "cc".into()))
+                .args(["-shared", "-fPIC", "-O2", "-Wall", "-o"])
+                .arg(&tmp)
+                .arg(&src)
+                .arg("-ldl")
+                .status()
+                .unwrap_or_else(|e| panic!("cannot run cc ({e}); install gcc"));
+            assert!(status.success(), "compiling {} failed", src.display());
+            std::fs::rename(&tmp, &out).expect("install syslog_capture.so");
+        }
+        out
+    })
+    .clone()
+}
+
+// ---------------------------------------------------------------------------------------
+// Users and secret files
+// ---------------------------------------------------------------------------------------
+
+/// The user name and uid of the running process (not `$USER`, which may be unset).
+pub fn current_user() -> (String, u32) {
+    // SAFETY: geteuid has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    let mut buf = vec![0 as libc::c_char; 16384];
+    // SAFETY: an all-zero passwd is a valid value for the out-parameter.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: all pointers are valid for the duration of the call; buf.len() is its size.
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr(), buf.len(), &mut result) };
+    assert!(
+        rc == 0 && !result.is_null(),
+        "no passwd entry for uid {uid}"
+    );
+    // SAFETY: on success pw_name points to a NUL-terminated string inside `buf`.
+    let name = unsafe { std::ffi::CStr::from_ptr(pw.pw_name) }
+        .to_string_lossy()
+        .into_owned();
+    (name, uid)
+}
+
+/// Writes a secret file with `mode` (owned by the running user) and returns its path.
+pub fn write_secret(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> PathBuf {
+    let path = dir.join(name);
+    let _ = std::fs::remove_file(&path);
+    std::fs::write(&path, bytes).expect("write secret file");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    path
+}
+
+fn hotp_raw(key: &[u8], counter: u64) -> u32 {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(key).expect("any key length");
+    mac.update(&counter.to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let off = usize::from(h[19] & 0x0f);
+    let bin = u32::from_be_bytes([h[off] & 0x7f, h[off + 1], h[off + 2], h[off + 3]]);
+    bin % 1_000_000
+}
+
+/// The 6-digit HOTP code of a base32 secret at `counter`, as a zero-padded string.
+pub fn hotp_code(secret_b32: &str, counter: u64) -> String {
+    let key = data_encoding::BASE32_NOPAD
+        .decode(secret_b32.as_bytes())
+        .expect("test secrets are unpadded base32 of whole bytes");
+    format!("{:06}", hotp_raw(&key, counter))
+}
+
+/// The TOTP code (30-second steps) of a base32 secret at Unix time `t`.
+pub fn totp_code(secret_b32: &str, t: u64) -> String {
+    hotp_code(secret_b32, t / 30)
+}
+
+// ---------------------------------------------------------------------------------------
+// PAM service files
+// ---------------------------------------------------------------------------------------
+
+/// Formats one module argument in PAM's syntax: arguments with spaces (or starting with
+/// `[`) are written as `[...]` with `]` escaped as `\]`.
+pub fn pam_arg(arg: &str) -> String {
+    if arg.contains(char::is_whitespace) || arg.starts_with('[') {
+        format!("[{}]", arg.replace(']', "\\]"))
+    } else {
+        arg.to_string()
+    }
+}
+
+/// The lines of a PAM service file.
+#[derive(Clone, Debug, Default)]
+pub struct Stack {
+    pub lines: Vec<String>,
+}
+
+impl Stack {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `<kind> <control> <module> <args...>`; `module` should be an absolute path or a
+    /// system module name such as `pam_permit.so`.
+    pub fn line(
+        mut self,
+        kind: &str,
+        control: &str,
+        module: impl AsRef<Path>,
+        args: &[&str],
+    ) -> Self {
+        let mut l = format!("{kind} {control} {}", module.as_ref().display());
+        for a in args {
+            l.push(' ');
+            l.push_str(&pam_arg(a));
+        }
+        self.lines.push(l);
+        self
+    }
+
+    pub fn auth(self, control: &str, module: impl AsRef<Path>, args: &[&str]) -> Self {
+        self.line("auth", control, module, args)
+    }
+
+    pub fn account(self, control: &str, module: impl AsRef<Path>, args: &[&str]) -> Self {
+        self.line("account", control, module, args)
+    }
+
+    /// Adds the module under test as `required`, followed by marker lines that record in
+    /// the PAM environment whether it returned PAM_IGNORE (libpam turns an all-ignore stack
+    /// into PAM_PERM_DENIED, so PAM_IGNORE is otherwise invisible to an application). Read
+    /// the module's own return value with [`Outcome::module_result`].
+    pub fn probe(self, module: impl AsRef<Path>, args: &[&str]) -> Self {
+        let marker = set_authtok_module();
+        self.auth(
+            "[success=ok new_authtok_reqd=ok ignore=1 default=bad]",
+            module,
+            args,
+        )
+        .auth("[default=1]", &marker, &["mark=returned"])
+        .auth("optional", &marker, &["mark=ignored"])
+    }
+
+    /// Adds a line that publishes PAM_AUTHTOK for the driver (`authtok` output line).
+    pub fn report_authtok(self) -> Self {
+        let m = set_authtok_module();
+        self.auth("optional", m, &["report"])
+    }
+
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for l in &self.lines {
+            s.push_str(l);
+            s.push('\n');
+        }
+        s
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Running the driver
+// ---------------------------------------------------------------------------------------
+
+/// The driver's conversation modes (see `examples/pam_driver.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvMode {
+    Script,
+    Repeat,
+    ConvError,
+    Null,
+    NullArray,
+}
+
+impl ConvMode {
+    fn arg(self) -> &'static str {
+        match self {
+            Self::Script => "script",
+            Self::Repeat => "repeat",
+            Self::ConvError => "conv-error",
+            Self::Null => "null",
+            Self::NullArray => "null-array",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EchoStyle {
+    EchoOff,
+    EchoOn,
+}
+
+/// One run of the driver.
+#[derive(Clone, Debug)]
+pub struct PamRun {
+    pub service: String,
+    pub stack: Stack,
+    pub user: String,
+    pub rhost: Option<String>,
+    pub ruser: Option<String>,
+    pub tty: Option<String>,
+    pub flags: i32,
+    pub conv: ConvMode,
+    pub answers: Vec<Vec<u8>>,
+    /// Frozen clock (Unix seconds) through libfaketime; `None` = real time.
+    pub clock: Option<i64>,
+    pub acct: bool,
+    pub threads: Option<usize>,
+    pub env: Vec<(String, String)>,
+    /// Append [`Stack::report_authtok`] to the stack (default true).
+    pub report_authtok: bool,
+    /// Use `pam_start` with the system's /etc/pam.d instead of a temp confdir.
+    pub system_confdir: bool,
+    /// Pass `--show-clock` (the driver prints what time() and clock_gettime return).
+    pub show_clock: bool,
+}
+
+impl PamRun {
+    /// A run of `stack` as service `ga-test` for the current user, `script` conversation,
+    /// real clock.
+    pub fn new(stack: Stack) -> Self {
+        Self {
+            service: "ga-test".into(),
+            stack,
+            user: current_user().0,
+            rhost: None,
+            ruser: None,
+            tty: None,
+            flags: 0,
+            conv: ConvMode::Script,
+            answers: Vec::new(),
+            clock: None,
+            acct: false,
+            threads: None,
+            env: Vec::new(),
+            report_authtok: true,
+            system_confdir: false,
+            show_clock: false,
+        }
+    }
+
+    pub fn service(mut self, s: &str) -> Self {
+        self.service = s.into();
+        self
+    }
+    pub fn user(mut self, u: &str) -> Self {
+        self.user = u.into();
+        self
+    }
+    pub fn rhost(mut self, h: &str) -> Self {
+        self.rhost = Some(h.into());
+        self
+    }
+    pub fn ruser(mut self, u: &str) -> Self {
+        self.ruser = Some(u.into());
+        self
+    }
+    pub fn conv(mut self, c: ConvMode) -> Self {
+        self.conv = c;
+        self
+    }
+    pub fn answer(mut self, a: impl AsRef<[u8]>) -> Self {
+        self.answers.push(a.as_ref().to_vec());
+        self
+    }
+    pub fn clock(mut self, t: i64) -> Self {
+        self.clock = Some(t);
+        self
+    }
+    pub fn acct(mut self) -> Self {
+        self.acct = true;
+        self
+    }
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = Some(n);
+        self
+    }
+    pub fn flags(mut self, f: i32) -> Self {
+        self.flags = f;
+        self
+    }
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    /// Writes the confdir and returns the command plus the files it uses.
+    pub fn prepare(&self, wait_stdin_eof: bool) -> Prepared {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let confdir = dir.path().join("pam.d");
+        std::fs::create_dir(&confdir).expect("mkdir pam.d");
+        let mut stack = self.stack.clone();
+        if self.report_authtok {
+            stack = stack.report_authtok();
+        }
+        let service_text = stack.text();
+        std::fs::write(confdir.join(&self.service), &service_text).expect("write service");
+        if self.service != "other" {
+            // Without an `other` file libpam logs "no default config other".
+            std::fs::write(
+                confdir.join("other"),
+                "auth required pam_deny.so\naccount required pam_deny.so\n\
+                 password required pam_deny.so\nsession required pam_deny.so\n",
+            )
+            .expect("write other");
+        }
+        let syslog = dir.path().join("syslog.txt");
+
+        let mut cmd = Command::new(driver());
+        cmd.arg("--service").arg(&self.service);
+        if !self.system_confdir {
+            cmd.arg("--confdir").arg(&confdir);
+        }
+        cmd.arg("--user").arg(&self.user);
+        if let Some(h) = &self.rhost {
+            cmd.arg("--rhost").arg(h);
+        }
+        if let Some(u) = &self.ruser {
+            cmd.arg("--ruser").arg(u);
+        }
+        if let Some(t) = &self.tty {
+            cmd.arg("--tty").arg(t);
+        }
+        if self.flags != 0 {
+            cmd.arg("--flags").arg(self.flags.to_string());
+        }
+        cmd.arg("--conv").arg(self.conv.arg());
+        for a in &self.answers {
+            let hex: String = a.iter().map(|b| format!("{b:02x}")).collect();
+            cmd.arg("--answer-hex").arg(hex);
+        }
+        if self.acct {
+            cmd.arg("--acct");
+        }
+        if let Some(n) = self.threads {
+            cmd.arg("--threads").arg(n.to_string());
+        }
+        if wait_stdin_eof {
+            cmd.arg("--wait-stdin-eof");
+        }
+        if self.show_clock {
+            cmd.arg("--show-clock");
+        }
+
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().into_owned();
+            if k.starts_with("FAKETIME") || k == "NO_FAKE_STAT" || k == "LD_PRELOAD" {
+                cmd.env_remove(&k);
+            }
+        }
+        let mut preload = vec![syslog_capture_lib()];
+        cmd.env("GA_SYSLOG_CAPTURE", &syslog);
+        if let Some(t) = self.clock {
+            preload.push(libfaketime());
+            // A frozen ("absolute") time, given in seconds; no cache, no shared memory
+            // (FAKETIME_SHARED unset), real monotonic clocks, real file times.
+            cmd.env("FAKETIME_FMT", "%s")
+                .env("FAKETIME", t.to_string())
+                .env("FAKETIME_NO_CACHE", "1")
+                .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+                .env("NO_FAKE_STAT", "1");
+        }
+        let preload: Vec<String> = preload.iter().map(|p| p.display().to_string()).collect();
+        cmd.env("LD_PRELOAD", preload.join(":"));
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(if wait_stdin_eof {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        Prepared {
+            dir,
+            cmd,
+            syslog,
+            service_text,
+            command_line: String::new(),
+        }
+        .with_command_line()
+    }
+
+    /// Runs the driver once and parses its output (for `--threads`, use [`Self::run_threads`]).
+    pub fn run(&self) -> Outcome {
+        let mut p = self.prepare(false);
+        let out = p.cmd.output().expect("spawn pam_driver");
+        let mut outcomes = p.finish(&out);
+        assert_eq!(
+            outcomes.len(),
+            1,
+            "expected one sequence:\n{}",
+            outcomes[0].transcript()
+        );
+        outcomes.remove(0)
+    }
+
+    /// Runs the driver with `--threads n` and returns one outcome per thread, by index.
+    pub fn run_threads(&self, n: usize) -> Vec<Outcome> {
+        let run = self.clone().threads(n);
+        let mut p = run.prepare(false);
+        let out = p.cmd.output().expect("spawn pam_driver");
+        p.finish(&out)
+    }
+}
+
+/// A driver command ready to spawn, with its temp confdir and syslog file.
+pub struct Prepared {
+    pub dir: tempfile::TempDir,
+    pub cmd: Command,
+    pub syslog: PathBuf,
+    pub service_text: String,
+    pub command_line: String,
+}
+
+impl Prepared {
+    fn with_command_line(mut self) -> Self {
+        let mut s = String::new();
+        for (k, v) in self.cmd.get_envs() {
+            if let Some(v) = v {
+                let _ = write!(s, "{}={} ", k.to_string_lossy(), v.to_string_lossy());
+            }
+        }
+        let _ = write!(s, "{}", self.cmd.get_program().to_string_lossy());
+        for a in self.cmd.get_args() {
+            let _ = write!(s, " {}", a.to_string_lossy());
+        }
+        self.command_line = s;
+        self
+    }
+
+    /// Parses the driver's output; one outcome per PAM sequence (per thread).
+    pub fn finish(&mut self, out: &Output) -> Vec<Outcome> {
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let syslog: Vec<String> = std::fs::read_to_string(&self.syslog)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let mut by_prefix: Vec<(Option<usize>, Vec<String>)> = Vec::new();
+        for line in stdout.lines() {
+            let (idx, rest) = match line.strip_prefix('t').and_then(|r| r.split_once(' ')) {
+                Some((n, rest)) if n.parse::<usize>().is_ok() => (n.parse().ok(), rest),
+                _ => (None, line),
+            };
+            match by_prefix.iter_mut().find(|(i, _)| *i == idx) {
+                Some((_, v)) => v.push(rest.to_string()),
+                None => by_prefix.push((idx, vec![rest.to_string()])),
+            }
+        }
+        by_prefix.sort_by_key(|(i, _)| *i);
+        if by_prefix.is_empty() {
+            by_prefix.push((None, Vec::new()));
+        }
+        by_prefix
+            .into_iter()
+            .map(|(thread, lines)| {
+                let mut o = Outcome::parse(&lines);
+                o.thread = thread;
+                o.exit_code = out.status.code();
+                o.stdout.clone_from(&stdout);
+                o.stderr.clone_from(&stderr);
+                o.syslog.clone_from(&syslog);
+                o.service_text.clone_from(&self.service_text);
+                o.command_line.clone_from(&self.command_line);
+                o
+            })
+            .collect()
+    }
+}
+
+/// One event of the transcript.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    ConvCall(usize),
+    Prompt(EchoStyle, Vec<u8>),
+    Error(Vec<u8>),
+    Info(Vec<u8>),
+    Other(String),
+}
+
+/// What one PAM sequence did.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    /// pam_authenticate's return value (`-1` if the driver printed none).
+    pub result: i32,
+    pub result_name: String,
+    pub events: Vec<Event>,
+    pub prompts: Vec<(EchoStyle, String)>,
+    pub errors: Vec<String>,
+    pub infos: Vec<String>,
+    pub conv_calls: usize,
+    pub authtok: Option<String>,
+    pub authtok_bytes: Option<Vec<u8>>,
+    /// `PAM_TEST_MARK` (see [`Stack::probe`]).
+    pub mark: Option<String>,
+    pub acct: Option<i32>,
+    /// With `show_clock`: (time(), clock_gettime(CLOCK_REALTIME) as "sec.nsec").
+    pub clock: Option<(i64, String)>,
+    pub ended: bool,
+    pub thread: Option<usize>,
+    pub exit_code: Option<i32>,
+    /// Lines of the syslog capture (format: see `syslog_capture.c`).
+    pub syslog: Vec<String>,
+    pub stdout: String,
+    pub stderr: String,
+    pub service_text: String,
+    pub command_line: String,
+}
+
+/// Undoes the driver's quoting (see `examples/pam_driver.rs`).
+pub fn unquote(s: &str) -> Vec<u8> {
+    let b = s.trim().as_bytes();
+    let b = b.strip_prefix(b"\"").unwrap_or(b);
+    let b = b.strip_suffix(b"\"").unwrap_or(b);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            match b[i + 1] {
+                b'n' => out.push(b'\n'),
+                b'r' => out.push(b'\r'),
+                b't' => out.push(b'\t'),
+                b'x' if i + 3 < b.len() => {
+                    let h = std::str::from_utf8(&b[i + 2..i + 4]).unwrap_or("3f");
+                    out.push(u8::from_str_radix(h, 16).unwrap_or(b'?'));
+                    i += 4;
+                    continue;
+                }
+                other => out.push(other),
+            }
+            i += 2;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+impl Outcome {
+    fn parse(lines: &[String]) -> Self {
+        let mut o = Outcome {
+            result: -1,
+            ..Outcome::default()
+        };
+        for line in lines {
+            let (word, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+            match word {
+                "conv_call" => {
+                    o.conv_calls += 1;
+                    o.events.push(Event::ConvCall(o.conv_calls));
+                }
+                "prompt" => {
+                    let (style, text) = rest.split_once(' ').unwrap_or((rest, ""));
+                    let style = if style == "echo_on" {
+                        EchoStyle::EchoOn
+                    } else {
+                        EchoStyle::EchoOff
+                    };
+                    let text = unquote(text);
+                    o.prompts.push((style, lossy(&text)));
+                    o.events.push(Event::Prompt(style, text));
+                }
+                "error" => {
+                    let t = unquote(rest);
+                    o.errors.push(lossy(&t));
+                    o.events.push(Event::Error(t));
+                }
+                "info" => {
+                    let t = unquote(rest);
+                    o.infos.push(lossy(&t));
+                    o.events.push(Event::Info(t));
+                }
+                "result" => {
+                    let mut it = rest.split(' ');
+                    o.result_name = it.next().unwrap_or_default().to_string();
+                    o.result = it.next().and_then(|n| n.parse().ok()).unwrap_or(-1);
+                }
+                "authtok" => {
+                    let t = unquote(rest);
+                    o.authtok = Some(lossy(&t));
+                    o.authtok_bytes = Some(t);
+                }
+                "mark" => o.mark = Some(lossy(&unquote(rest))),
+                "acct" => o.acct = rest.split(' ').nth(1).and_then(|n| n.parse().ok()),
+                "end" => o.ended = true,
+                "waiting" => {}
+                "clock" => {
+                    let mut it = rest.split(' ');
+                    let t = it.next().and_then(|n| n.parse().ok()).unwrap_or(-1);
+                    o.clock = Some((t, it.next().unwrap_or_default().to_string()));
+                }
+                _ => o.events.push(Event::Other(line.clone())),
+            }
+        }
+        o
+    }
+
+    /// The return value of the module added with [`Stack::probe`]: PAM_IGNORE when the
+    /// marker says so, else pam_authenticate's result.
+    pub fn module_result(&self) -> i32 {
+        if self.mark.as_deref() == Some("ignored") {
+            code::IGNORE
+        } else {
+            self.result
+        }
+    }
+
+    /// Syslog messages (the last field of each captured line).
+    pub fn syslog_messages(&self) -> Vec<String> {
+        self.syslog
+            .iter()
+            .map(|l| l.splitn(4, '\t').nth(3).unwrap_or("").to_string())
+            .collect()
+    }
+
+    pub fn syslog_contains(&self, needle: &str) -> bool {
+        self.syslog.iter().any(|l| l.contains(needle))
+    }
+
+    /// Everything about the run, for failure messages.
+    pub fn transcript(&self) -> String {
+        format!(
+            "--- command\n{}\n--- service file\n{}--- stdout{}\n{}--- stderr\n{}--- syslog\n{}\n---",
+            self.command_line,
+            self.service_text,
+            self.thread
+                .map(|t| format!(" (thread {t})"))
+                .unwrap_or_default(),
+            self.stdout,
+            self.stderr,
+            self.syslog.join("\n")
+        )
+    }
+
+    /// Asserts pam_authenticate's result, printing the transcript on failure.
+    #[track_caller]
+    pub fn assert_result(&self, expected: i32) {
+        assert_eq!(
+            self.result,
+            expected,
+            "unexpected PAM result\n{}",
+            self.transcript()
+        );
+    }
+
+    /// Asserts a condition, printing the transcript on failure.
+    #[track_caller]
+    pub fn check(&self, ok: bool, what: &str) {
+        assert!(ok, "{what}\n{}", self.transcript());
+    }
+}
+
+/// Starts all `runs` behind a stdin-EOF barrier (`--wait-stdin-eof`): every driver is
+/// spawned and has printed `waiting` (pam_start is done), then the write ends of their
+/// stdin pipes are closed together, so they all call pam_authenticate at (nearly) the same
+/// moment. Not for `--threads` runs.
+pub fn run_many(runs: &[PamRun]) -> Vec<Outcome> {
+    use std::io::{BufRead, Read};
+    let mut prepared: Vec<Prepared> = runs.iter().map(|r| r.prepare(true)).collect();
+    let mut children: Vec<_> = prepared
+        .iter_mut()
+        .map(|p| p.cmd.spawn().expect("spawn pam_driver"))
+        .collect();
+    // Wait until every driver is at the barrier (or has exited early).
+    let mut readers: Vec<_> = children
+        .iter_mut()
+        .map(|c| std::io::BufReader::new(c.stdout.take().expect("stdout piped")))
+        .collect();
+    let mut heads: Vec<String> = Vec::new();
+    for r in &mut readers {
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            let done = line.trim_end() == "waiting";
+            head.push_str(&line);
+            if done {
+                break;
+            }
+        }
+        heads.push(head);
+    }
+    let stdins: Vec<_> = children.iter_mut().map(|c| c.stdin.take()).collect();
+    drop(stdins);
+    // Outputs are small, so reading them one child after the other is fine.
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .zip(readers)
+        .zip(heads)
+        .map(|((mut c, mut r), head)| {
+            let mut rest = Vec::new();
+            let _ = r.read_to_end(&mut rest);
+            let mut stderr = Vec::new();
+            if let Some(mut e) = c.stderr.take() {
+                let _ = e.read_to_end(&mut stderr);
+            }
+            let status = c.wait().expect("wait pam_driver");
+            let mut stdout = head.into_bytes();
+            stdout.extend_from_slice(&rest);
+            Output {
+                status,
+                stdout,
+                stderr,
+            }
+        })
+        .collect();
+    prepared
+        .iter_mut()
+        .zip(outputs.iter())
+        .flat_map(|(p, out)| p.finish(out))
+        .collect()
+}
+
+/// Appends `bytes` to a file after making it writable (the module rewrites files as 0400).
+pub fn append_to(path: &Path, bytes: &[u8]) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open for append");
+    f.write_all(bytes).expect("append");
+}
