@@ -546,7 +546,6 @@ fn scenario_runs_are_deterministic() {
 }
 
 #[test]
-#[ignore = "enable once src/ provides pam_sm_authenticate"]
 fn our_module_matches_the_reference() {
     let mut diffs = Vec::new();
     for s in scenarios() {
