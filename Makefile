@@ -41,8 +41,13 @@ demo: deps
 	$(CARGO) build --release --lib --examples
 	$(CARGO) run --release --quiet --example demo
 
-## Everything CI runs. The root tier runs only as root and says so otherwise.
+## Everything CI runs. The root tier runs only as root and says so otherwise. Test output
+## is kept in target/test-logs and summed up at the end.
+LOGS := target/test-logs
 test: deps check unit root-tier fuzz-smoke
+	@cat $(LOGS)/*.log | awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
+	  END { printf "\nAll test suites together (unit, integration, root tier):\n"; \
+	        printf "%d passed, %d failed\n", p, f; exit (f > 0) }'
 
 check:
 	$(CARGO) fmt --all -- --check
@@ -50,12 +55,14 @@ check:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --lib
 
 unit:
+	@mkdir -p $(LOGS) && rm -f $(LOGS)/*.log
 	$(CARGO) build --lib --examples
-	$(CARGO) test --all-targets
+	$(CARGO) test --all-targets 2>&1 | tee $(LOGS)/unit.log; exit $$(grep -q '^error\|FAILED\|test result: FAILED' $(LOGS)/unit.log && echo 1 || echo 0)
 
 root-tier:
 	@if [ "$$(id -u)" = 0 ]; then \
-	  $(CARGO) test --all-targets -- --ignored; \
+	  $(CARGO) test --all-targets -- --ignored 2>&1 | tee $(LOGS)/root-tier.log; \
+	  ! grep -q '^error\|FAILED\|test result: FAILED' $(LOGS)/root-tier.log || exit 1; \
 	else \
 	  echo "NOTE: the root tier (privilege switching, /etc/pam.d services) needs root; run 'sudo make root-tier'."; \
 	fi
