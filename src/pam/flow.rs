@@ -22,7 +22,7 @@ use crate::core::file::SecretFile;
 use crate::core::log::{Level, LogLine};
 use crate::core::otp::OtpKey;
 use crate::core::path::{self, Vars};
-use crate::core::policy::{self, Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict};
+use crate::core::policy::{self, Accepted, Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict};
 use crate::os::fsid::{FsIdError, FsIdGuard};
 use crate::os::store::{
     CheckError, Durability, LockError, LockedFile, OpenedFile, PermPolicy, ReadError, WriteError,
@@ -136,6 +136,12 @@ pub fn authenticate<P: Pam, S: System, A: AsRef<[u8]>>(
         user_text: String::from("(null)"),
         path: None,
         path_text: String::new(),
+        uid: 0,
+        now: 0,
+        rhost: None,
+        secret_ok: false,
+        state: LoopState::default(),
+        failed_write: None,
     };
     let outcome = run.authenticate(fixed_uid);
     if options.debug {
@@ -157,6 +163,17 @@ struct Run<'a, P: Pam, S: System> {
     user_text: String,
     path: Option<Vec<u8>>,
     path_text: String,
+    /// The fs identity in use (the target user's uid, or nobody's).
+    uid: u32,
+    /// The time of this attempt, read once.
+    now: i64,
+    rhost: Option<Vec<u8>>,
+    /// Line 1 of the file held a usable secret before the prompt.
+    secret_ok: bool,
+    /// State carried from the first-pass checks to the prompted ones.
+    state: LoopState,
+    /// The first write that failed, reported once the result is known.
+    failed_write: Option<FailedWrite>,
 }
 
 /// A write that failed, kept until the result is known.
@@ -287,18 +304,16 @@ impl<P: Pam, S: System> Run<'_, P, S> {
     }
 
     fn with_identity(&mut self, uid: u32) -> Outcome {
-        let now = self.sys.now();
-        let rhost = self.pam.rhost();
-        let mut failed_write: Option<FailedWrite> = None;
-        let mut secret_ok = false;
+        self.uid = uid;
+        self.now = self.sys.now();
+        self.rhost = self.pam.rhost();
 
         if self.path.is_some() {
-            match self.hold(uid, true) {
+            match self.hold(true) {
                 Ok(Some(mut held)) => {
-                    let ctx = self.ctx(now, rhost.as_deref());
-                    let pre = policy::before_prompt(&mut held.file, &ctx);
+                    let pre = policy::before_prompt(&mut held.file, &self.ctx());
                     self.emit(pre.logs.lines());
-                    secret_ok = pre.secret_ok;
+                    self.secret_ok = pre.secret_ok;
                     match pre.verdict {
                         PreVerdict::Grace => return Outcome::Success,
                         PreVerdict::RateLimitInvalid => return Outcome::Failure,
@@ -309,7 +324,7 @@ impl<P: Pam, S: System> Run<'_, P, S> {
                             return Outcome::Failure;
                         }
                         PreVerdict::Continue => {
-                            failed_write = self.write(&held, &pre.changes).err();
+                            self.failed_write = self.write(&held, &pre.changes).err();
                         }
                     }
                 }
@@ -317,7 +332,7 @@ impl<P: Pam, S: System> Run<'_, P, S> {
                 Err(Missing) => return Outcome::Ignore,
             }
         }
-        if !secret_ok {
+        if !self.secret_ok {
             self.pam.log(
                 Level::Warning,
                 &format!(
@@ -327,36 +342,19 @@ impl<P: Pam, S: System> Run<'_, P, S> {
             );
         }
 
-        let mut state = LoopState::default();
-        let mut result: Option<bool> = None;
-
         // Passes 0 and 1: the password a previous module stored.
         let authtok = match self.options.pass_mode {
             PassMode::Prompt => None,
             PassMode::TryFirstPass | PassMode::UseFirstPass => self.pam.authtok(),
         };
         let prompts_follow = self.options.pass_mode != PassMode::UseFirstPass;
+        let mut result = None;
         if let Some(authtok) = authtok.as_deref() {
-            let passes = [
-                Pass {
-                    number: 0,
-                    candidate: Some(authtok),
-                },
-                Pass {
-                    number: 1,
-                    candidate: Some(authtok),
-                },
-            ];
-            result = self.decide(
-                uid,
-                secret_ok,
-                &passes,
-                &mut state,
-                now,
-                rhost.as_deref(),
-                !prompts_follow,
-                &mut failed_write,
-            );
+            let passes = [0, 1].map(|number| Pass {
+                number,
+                candidate: Some(authtok),
+            });
+            result = self.decide(&passes, !prompts_follow);
         }
 
         // Passes 2 and 3: the prompted answer. A failed conversation prompts once more,
@@ -374,31 +372,13 @@ impl<P: Pam, S: System> Run<'_, P, S> {
                     candidate: first.as_deref().or(second.as_deref()).map(|v| &v[..]),
                 },
             ];
-            result = self.decide(
-                uid,
-                secret_ok,
-                &passes,
-                &mut state,
-                now,
-                rhost.as_deref(),
-                true,
-                &mut failed_write,
-            );
+            result = self.decide(&passes, true);
         } else if result.is_none() {
-            result = self.decide(
-                uid,
-                secret_ok,
-                &[],
-                &mut state,
-                now,
-                rhost.as_deref(),
-                true,
-                &mut failed_write,
-            );
+            result = self.decide(&[], true);
         }
 
         let mut success = result == Some(true);
-        if let Some(f) = failed_write {
+        if let Some(f) = self.failed_write.take() {
             self.report_write_failure(&f);
             if !self.options.allow_readonly {
                 success = false;
@@ -414,99 +394,75 @@ impl<P: Pam, S: System> Run<'_, P, S> {
     /// Runs `passes` on a fresh locked read; when `last`, also finishes the attempt (HOTP
     /// advance, result line, grace record). Writes the changes before returning. Returns
     /// `Some(success)` once the attempt is decided.
-    #[allow(clippy::too_many_arguments)]
-    fn decide(
-        &mut self,
-        uid: u32,
-        secret_ok: bool,
-        passes: &[Pass<'_>],
-        state: &mut LoopState,
-        now: i64,
-        rhost: Option<&[u8]>,
-        last: bool,
-        failed_write: &mut Option<FailedWrite>,
-    ) -> Option<bool> {
-        let mut held = if secret_ok {
-            self.hold(uid, false).unwrap_or_default()
+    fn decide(&mut self, passes: &[Pass<'_>], last: bool) -> Option<bool> {
+        let mut held = if self.secret_ok {
+            self.hold(false).unwrap_or_default()
         } else {
             None
         };
-        let mut scratch_file = SecretFile::from_bytes(Vec::new());
+        // Without a usable file the passes still run, against nothing, so the attempt looks
+        // the same from outside (prompts, result) whatever is wrong with the file.
+        let mut nothing = SecretFile::from_bytes(Vec::new());
         let (file, key) = match held.as_mut() {
             Some(h) => {
                 let key = h.file.decode_secret().map(|s| OtpKey::new(&s));
                 (&mut h.file, key)
             }
-            None => (&mut scratch_file, None),
+            None => (&mut nothing, None),
         };
-        let options = self.options;
-        let ctx = Ctx {
-            now,
-            path: &self.path_text,
-            user: &self.user_text,
-            rhost,
-            options,
-        };
-        let decision = policy::check_passes(file, key.as_ref(), passes, state, &ctx);
+        let mut state = self.state;
+        let decision = policy::check_passes(file, key.as_ref(), passes, &mut state, &self.ctx());
+        self.state = state;
         let mut changes = decision.changes;
         let mut logs: Vec<LogLine> = decision.logs.lines().to_vec();
-        let verdict = decision.verdict;
-        if verdict == PassVerdict::Undecided && !last {
-            self.emit(&logs);
-            if let Some(h) = &held
-                && let Err(f) = self.write(h, &changes)
-            {
-                failed_write.get_or_insert(f);
-            }
-            return None;
-        }
-        let mut success = false;
-        if let PassVerdict::Success(accepted) = verdict {
-            success = true;
-            if options.forward_pass {
-                let candidate = passes
-                    .iter()
-                    .find(|p| p.number == accepted.pass)
-                    .and_then(|p| p.candidate)
-                    .unwrap_or(b"");
-                let prefix = &candidate[..accepted.prefix_len.min(candidate.len())];
-                if !self.pam.set_authtok(prefix) {
-                    success = false;
-                }
-            }
-        }
-        let ctx = Ctx {
-            now,
-            path: &self.path_text,
-            user: &self.user_text,
-            rhost,
-            options,
+        let decided = match decision.verdict {
+            PassVerdict::Undecided if !last => None,
+            PassVerdict::Success(accepted) => Some(self.forward_password(passes, accepted)),
+            PassVerdict::Undecided | PassVerdict::Failure => Some(false),
         };
-        let fin = policy::finish(file, success, state, &ctx);
-        changes.extend(fin.changes);
-        logs.extend(fin.logs.lines().iter().cloned());
+        if let Some(success) = decided {
+            let fin = policy::finish(file, success, &self.state, &self.ctx());
+            changes.extend(fin.changes);
+            logs.extend(fin.logs.lines().iter().cloned());
+        }
         self.emit(&logs);
         if let Some(h) = &held
             && let Err(f) = self.write(h, &changes)
         {
-            failed_write.get_or_insert(f);
+            self.failed_write.get_or_insert(f);
         }
-        Some(success)
+        decided
     }
 
-    fn ctx<'b>(&'b self, now: i64, rhost: Option<&'b [u8]>) -> Ctx<'b> {
+    /// With `forward_pass`, hands the password in front of the accepted code to the next
+    /// module. Returns whether the attempt still succeeds.
+    fn forward_password(&mut self, passes: &[Pass<'_>], accepted: Accepted) -> bool {
+        if !self.options.forward_pass {
+            return true;
+        }
+        let candidate = passes
+            .iter()
+            .find(|p| p.number == accepted.pass)
+            .and_then(|p| p.candidate)
+            .unwrap_or(b"");
+        let prefix = &candidate[..accepted.prefix_len.min(candidate.len())];
+        self.pam.set_authtok(prefix)
+    }
+
+    fn ctx(&self) -> Ctx<'_> {
         Ctx {
-            now,
+            now: self.now,
             path: &self.path_text,
             user: &self.user_text,
-            rhost,
+            rhost: self.rhost.as_deref(),
             options: self.options,
         }
     }
 
     /// Opens, checks, locks and reads the secret file. `Ok(None)` when it is unusable (the
     /// reason is logged); `Err(Missing)` when it does not exist and `nullok` applies.
-    fn hold(&mut self, uid: u32, first: bool) -> Result<Option<Held>, Missing> {
+    fn hold(&mut self, first: bool) -> Result<Option<Held>, Missing> {
+        let uid = self.uid;
         let Some(path_bytes) = self.path.clone() else {
             return Ok(None);
         };
