@@ -51,7 +51,11 @@ fn wrong_code(secret: &str) -> u32 {
 fn totp_wrong_then_right_code_and_every_answer_yes() {
     let home = tempfile::tempdir().unwrap();
     let mut s = spawn(home.path(), &["-Q", "none"]);
-    answer(&mut s, "Do you want authentication tokens to be time-based", true);
+    answer(
+        &mut s,
+        "Do you want authentication tokens to be time-based",
+        true,
+    );
     let secret = read_secret(&mut s);
     let key = key(&secret);
 
@@ -62,14 +66,18 @@ fn totp_wrong_then_right_code_and_every_answer_yes() {
     let now = now_step(30);
     for counter in now - 2..=now + 2 {
         let right = format!("{:06}", key.code(counter));
-        assert!(!shown.contains(&right), "the right code was shown: {shown:?}");
+        assert!(
+            !shown.contains(&right),
+            "the right code was shown: {shown:?}"
+        );
     }
 
     // Junk is wrong too, not a zero.
     s.send_line("abc").unwrap();
     s.exp_string("Code incorrect. Try again.").unwrap();
     s.exp_string("Enter code from app (-1 to skip): ").unwrap();
-    s.send_line(&format!("{:06}", key.code(now_step(30)))).unwrap();
+    s.send_line(&format!("{:06}", key.code(now_step(30))))
+        .unwrap();
     s.exp_string("Code confirmed").unwrap();
     s.exp_string("Your emergency scratch codes are:").unwrap();
 
@@ -171,9 +179,7 @@ fn a_narrow_terminal_gets_the_url_instead_of_a_broken_code() {
         .args(["-t", "-f", "-C", "-D", "-W", "-u"])
         .env("HOME", home.path());
     let mut s = rexpect::session::spawn_command(command, Some(TIMEOUT_MS)).unwrap();
-    let (before, _) = s
-        .exp_regex("Your otpauth URL is: otpauth://totp/")
-        .unwrap();
+    let (before, _) = s.exp_regex("Your otpauth URL is: otpauth://totp/").unwrap();
     assert!(
         before.contains("The terminal is too narrow for the QR code (40 columns"),
         "{before:?}"
@@ -189,7 +195,10 @@ fn a_narrow_terminal_gets_the_url_instead_of_a_broken_code() {
         .args(["-t", "-f", "-C", "-D", "-W", "-u"])
         .env("HOME", home.path());
     let mut s = rexpect::session::spawn_command(command, Some(TIMEOUT_MS)).unwrap();
-    let (before, _) = s.exp_string("Your otpauth URL is: ").map(|b| (b, ())).unwrap();
+    let (before, _) = s
+        .exp_string("Your otpauth URL is: ")
+        .map(|b| (b, ()))
+        .unwrap();
     assert!(before.contains("\x1b[7m"), "{before:?}");
     assert_eq!(exit_code(&mut s), 0);
 }
