@@ -85,7 +85,7 @@ fn the_users_home_is_the_default_path() {
     }
     let output = run(
         Path::new("/tmp"),
-        &[&ARGS[..], &["--user", "nobody"]].concat(),
+        &[ARGS, &["--user", "nobody"]].concat(),
         None,
     );
     assert_eq!(output.status.code(), Some(1));
