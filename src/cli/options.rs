@@ -189,10 +189,15 @@ pub fn parse<I>(args: I) -> Parsed
 where
     I: IntoIterator<Item = OsString>,
 {
-    let argv = std::iter::once(OsString::from("google-authenticator")).chain(args);
-    let matches = match command().try_get_matches_from(argv) {
+    let argv: Vec<OsString> = std::iter::once(OsString::from("google-authenticator"))
+        .chain(args)
+        .collect();
+    let matches = match command().try_get_matches_from(&argv) {
         Ok(matches) => matches,
-        Err(error) => return Parsed::BadOption(getopt_message(&error)),
+        Err(error) => {
+            let last = argv.last().map(|a| a.to_string_lossy().into_owned());
+            return Parsed::BadOption(getopt_message(&error, last.as_deref().unwrap_or("")));
+        }
     };
     check(&matches)
 }
@@ -527,8 +532,9 @@ fn strtol_whole(text: &[u8]) -> Option<i64> {
     Some(if negative { -magnitude } else { magnitude })
 }
 
-/// getopt's wording for what clap refused.
-fn getopt_message(error: &clap::Error) -> String {
+/// getopt's wording for what clap refused. `last` is the last argument, which is the option
+/// that lacks its value when one is missing (clap names it by its long form only).
+fn getopt_message(error: &clap::Error, last: &str) -> String {
     let invalid = match error.get(ContextKind::InvalidArg) {
         Some(ContextValue::String(s)) => s.clone(),
         _ => String::new(),
@@ -545,12 +551,12 @@ fn getopt_message(error: &clap::Error) -> String {
             format!("{prefix}invalid option -- '{c}'")
         }
         ErrorKind::InvalidValue | ErrorKind::WrongNumberOfValues | ErrorKind::NoEquals
-            if name.starts_with("--") =>
+            if last.starts_with("--") =>
         {
             format!("{prefix}option '{name}' requires an argument")
         }
         ErrorKind::InvalidValue | ErrorKind::WrongNumberOfValues | ErrorKind::NoEquals => {
-            let c = name.trim_start_matches('-');
+            let c = last.chars().last().unwrap_or('?');
             format!("{prefix}option requires an argument -- '{c}'")
         }
         ErrorKind::TooManyValues if name.starts_with("--") => {
@@ -724,7 +730,26 @@ mod tests {
             p(&["--bogus"]),
             Parsed::BadOption("google-authenticator: unrecognized option '--bogus'".into())
         );
-        assert!(matches!(p(&["-r"]), Parsed::BadOption(m) if m.contains("requires an argument")));
+        assert_eq!(
+            p(&["-t", "-r"]),
+            Parsed::BadOption("google-authenticator: option requires an argument -- 'r'".into())
+        );
+        assert_eq!(
+            p(&["-tfr"]),
+            Parsed::BadOption("google-authenticator: option requires an argument -- 'r'".into())
+        );
+        assert_eq!(
+            p(&["--rate-l"]),
+            Parsed::BadOption(
+                "google-authenticator: option '--rate-limit' requires an argument".into()
+            )
+        );
+        assert_eq!(
+            p(&["--force=x"]),
+            Parsed::BadOption(
+                "google-authenticator: option '--force' doesn't allow an argument".into()
+            )
+        );
     }
 
     #[test]
