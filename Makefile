@@ -2,7 +2,8 @@
 #
 #   make demo      build, enrol a throwaway secret, authenticate through the real libpam
 #   make test      everything CI runs (installs the Debian packages it needs when root)
-#   make install   install the module next to pam_unix.so (DESTDIR and PREFIX honoured)
+#   make install   install the module next to pam_unix.so, the command and the man pages
+#   make deb       build a Debian package (target/debian/*.deb) and check its contents
 
 CARGO      ?= cargo
 DESTDIR    ?=
@@ -11,16 +12,17 @@ PREFIX     ?= /usr
 # RHEL: /usr/lib64/security); libpam does not search /usr/local.
 PAMDIR     ?= $(shell dirname "$$(find /lib /usr/lib /lib64 /usr/lib64 -name pam_unix.so -path '*security*' 2>/dev/null | head -n 1)" 2>/dev/null)
 MODULE     := target/release/libpam_google_authenticator.so
+COMMAND    := target/release/google-authenticator
 
 # Debian packages the build and the tests need.
 APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool
 
-.PHONY: all build deps demo test check unit root-tier fuzz-smoke install uninstall clean
+.PHONY: all build deps demo test check unit root-tier fuzz-smoke install uninstall deb clean
 
 all: build
 
 build:
-	$(CARGO) build --release --lib
+	$(CARGO) build --release --lib --bins
 
 ## Installs missing Debian packages when run as root, or prints the apt-get line.
 deps:
@@ -84,9 +86,22 @@ fuzz-smoke:
 install: build
 	@[ -n "$(PAMDIR)" ] || { echo "Cannot find the directory of pam_unix.so; pass PAMDIR=..."; exit 1; }
 	install -D -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_google_authenticator.so
+	install -D -m 0755 $(COMMAND) $(DESTDIR)$(PREFIX)/bin/google-authenticator
+	install -D -m 0644 man/google-authenticator.1 $(DESTDIR)$(PREFIX)/share/man/man1/google-authenticator.1
+	install -D -m 0644 man/pam_google_authenticator.8 $(DESTDIR)$(PREFIX)/share/man/man8/pam_google_authenticator.8
 
 uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_google_authenticator.so
+	rm -f $(DESTDIR)$(PREFIX)/bin/google-authenticator
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/google-authenticator.1
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man8/pam_google_authenticator.8
+
+## Builds the Debian package with cargo-deb (installed if missing) and checks its file list
+## and control fields. Installing it replaces Debian's libpam-google-authenticator.
+deb:
+	@command -v cargo-deb >/dev/null || $(CARGO) install --locked cargo-deb
+	$(CARGO) deb
+	sh scripts/check-deb.sh "$$(ls -t target/debian/*.deb | head -n 1)"
 
 clean:
 	$(CARGO) clean

@@ -11,6 +11,7 @@
 //! * [`core`]: pure logic with no I/O, no clock and no `unsafe` (OTP maths, the secret-file
 //!   model, module arguments, the decision policy).
 
+pub mod cli;
 pub mod core;
 pub mod os;
 pub mod pam;

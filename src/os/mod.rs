@@ -10,6 +10,9 @@
 
 pub mod clock;
 pub mod fsid;
+pub mod host;
+pub mod install;
 pub mod random;
 pub mod store;
+pub mod terminal;
 pub mod user;

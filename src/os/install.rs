@@ -1,0 +1,396 @@
+//! Installing a freshly generated secret file: the setup command's writer.
+//!
+//! The setup command writes a whole new file, possibly where none existed, so it cannot use
+//! [`LockedFile::replace`](crate::os::store::LockedFile::replace) alone, which needs a locked
+//! existing file. [`install`] handles both cases with the same guarantees as the module's
+//! writer: the new contents go to `<path>~XXXXXX` (a fresh random suffix each time, created
+//! exclusively, so a stale temporary file from a crashed run never blocks a later one), which
+//! gets mode 0400 exactly, is synced and renamed over the path, and the directory is synced.
+//! On any failure before the rename the old file is untouched and the temporary file removed.
+//!
+//! An existing secret file is replaced under the module's exclusive `flock` on it, so a login
+//! that is updating the file at the same moment finishes first and is not lost. A symlink, a
+//! directory or any other non-regular file at the path is refused, never followed or replaced.
+//! When there was no file, the rename refuses to replace one that appeared meanwhile
+//! (`RENAME_NOREPLACE`), and the install starts over with the locked path instead.
+//!
+//! Everything runs with the calling thread's filesystem ids: callers who write for another
+//! user switch to that user first (see [`crate::os::fsid`]), so the file belongs to them.
+
+use std::ffi::{CString, OsString};
+use std::fs::{File, OpenOptions, Permissions};
+use std::io::{self, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::os::store::{Durability, LockError, OpenedFile, REWRITTEN_MODE, WriteError, WriteStep};
+
+/// How long [`install`] waits for a login that holds the lock on the existing file.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often an install starts over because the file was replaced or created meanwhile.
+const RETRIES: usize = 5;
+
+/// What is at the path before the install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Nothing: a new file will be created.
+    Nothing,
+    /// A regular file, which will be replaced.
+    File,
+}
+
+/// Why [`inspect`] or [`install`] refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// The path is a symbolic link; it is neither followed nor replaced.
+    #[error("is a symbolic link")]
+    Symlink,
+    /// The path is a directory.
+    #[error("is a directory")]
+    Directory,
+    /// The path is a FIFO, socket or device.
+    #[error("is not a regular file")]
+    NotRegular,
+    /// Examining the path failed (for example, a missing or unreadable directory).
+    #[error("{0}")]
+    Inspect(#[source] io::Error),
+    /// Another process held the lock on the existing file for the whole wait.
+    #[error("timed out waiting for the lock on the existing file")]
+    LockTimedOut,
+    /// Locking the existing file failed.
+    #[error("locking the existing file failed: {0}")]
+    Lock(#[source] io::Error),
+    /// The file kept being replaced by others while this install tried to take it over.
+    #[error("the file kept changing while it was being replaced")]
+    Busy,
+    /// Writing failed; see [`WriteError`] for the step. Before [`WriteStep::SyncDir`] the old
+    /// file (if any) is untouched and the temporary file is removed.
+    #[error("{0}")]
+    Write(#[from] WriteError),
+}
+
+/// Says what is at `path` without following a symlink, refusing anything but a regular file
+/// or nothing at all.
+pub fn inspect(path: &Path) -> Result<Existing, InstallError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => {
+            let kind = meta.file_type();
+            if kind.is_symlink() {
+                Err(InstallError::Symlink)
+            } else if kind.is_dir() {
+                Err(InstallError::Directory)
+            } else if kind.is_file() {
+                Ok(Existing::File)
+            } else {
+                debug_assert!(
+                    kind.is_fifo()
+                        || kind.is_socket()
+                        || kind.is_block_device()
+                        || kind.is_char_device()
+                );
+                Err(InstallError::NotRegular)
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Existing::Nothing),
+        Err(e) => Err(InstallError::Inspect(e)),
+    }
+}
+
+/// Writes `contents` as the new file at `path`, durably and atomically (see the module
+/// documentation).
+pub fn install(path: &Path, contents: &[u8]) -> Result<Durability, InstallError> {
+    for _ in 0..RETRIES {
+        match inspect(path)? {
+            Existing::File => match replace_existing(path, contents) {
+                Err(InstallError::Lock(e)) if e.kind() == io::ErrorKind::NotFound => {}
+                Ok(None) => {}
+                Ok(Some(done)) => return Ok(done),
+                Err(e) => return Err(e),
+            },
+            Existing::Nothing => {
+                if let Some(done) = create_new(path, contents)? {
+                    return Ok(done);
+                }
+            }
+        }
+    }
+    Err(InstallError::Busy)
+}
+
+/// Replaces the regular file at `path` under its lock; `None` when it was replaced or removed
+/// meanwhile and the caller should start over.
+fn replace_existing(path: &Path, contents: &[u8]) -> Result<Option<Durability>, InstallError> {
+    let opened = match OpenedFile::open(path) {
+        Ok(opened) => opened,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(InstallError::Symlink),
+        Err(e) => return Err(InstallError::Lock(e)),
+    };
+    if !opened.is_regular() {
+        return Err(InstallError::NotRegular);
+    }
+    let locked = match opened.lock(path, LOCK_TIMEOUT) {
+        Ok(locked) => locked,
+        Err(LockError::Replaced) => return Ok(None),
+        Err(LockError::TimedOut) => return Err(InstallError::LockTimedOut),
+        Err(LockError::Io(e)) => return Err(InstallError::Lock(e)),
+    };
+    Ok(Some(locked.replace(contents)?))
+}
+
+/// Creates the file at `path`, where there was none; `None` when one appeared meanwhile.
+fn create_new(path: &Path, contents: &[u8]) -> Result<Option<Durability>, InstallError> {
+    let (temp, file) = create_temp(path).map_err(|(error, temp)| WriteError {
+        step: WriteStep::CreateTemp,
+        error,
+        temp,
+        unlink_error: None,
+    })?;
+    let written = fill_and_close(file, contents)
+        .and_then(|()| rename_noreplace(&temp, path).map_err(|e| (WriteStep::Rename, e)));
+    match written {
+        Ok(()) => sync_dir(path).map(Some).map_err(InstallError::Write),
+        Err((step, error)) => {
+            let unlink_error = std::fs::remove_file(&temp).err();
+            if step == WriteStep::Rename
+                && error.kind() == io::ErrorKind::AlreadyExists
+                && unlink_error.is_none()
+            {
+                return Ok(None);
+            }
+            Err(InstallError::Write(WriteError {
+                step,
+                error,
+                temp: Some(temp),
+                unlink_error,
+            }))
+        }
+    }
+}
+
+/// How often a temporary name is drawn again when it already exists.
+const TEMP_ATTEMPTS: usize = 10;
+
+/// The characters of the temporary file's random suffix.
+const TEMP_ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Creates a new, empty `<path>~XXXXXX`; on failure gives the error and the last name tried.
+fn create_temp(path: &Path) -> Result<(PathBuf, File), (io::Error, Option<PathBuf>)> {
+    let mut last = None;
+    for _ in 0..TEMP_ATTEMPTS {
+        let suffix = random_suffix().map_err(|e| (e, last.clone()))?;
+        let mut name = OsString::from(path.as_os_str()).into_vec();
+        name.push(b'~');
+        name.extend_from_slice(&suffix);
+        let temp = PathBuf::from(OsString::from_vec(name));
+        // O_CREAT | O_EXCL also refuses a symlink at the name; std adds O_CLOEXEC.
+        let opened = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(REWRITTEN_MODE)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY)
+            .open(&temp);
+        match opened {
+            Ok(file) => return Ok((temp, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(temp),
+            Err(e) => return Err((e, Some(temp))),
+        }
+    }
+    Err((io::Error::from_raw_os_error(libc::EEXIST), last))
+}
+
+/// Six characters from `[A-Za-z0-9]`, uniformly drawn.
+fn random_suffix() -> io::Result<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut filled = 0;
+    let mut pool = [0u8; 16];
+    while filled < out.len() {
+        crate::os::random::fill(&mut pool)?;
+        // 248 = 4 * 62: rejecting the bytes above it keeps every character equally likely.
+        for &b in pool.iter().filter(|&&b| b < 248) {
+            if filled == out.len() {
+                break;
+            }
+            out[filled] = TEMP_ALPHABET[usize::from(b % 62)];
+            filled += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// Sets the exact mode, writes `contents`, syncs and closes, checking every step.
+fn fill_and_close(mut file: File, contents: &[u8]) -> Result<(), (WriteStep, io::Error)> {
+    // open() applied the umask; fchmod makes the mode exact without touching the umask.
+    file.set_permissions(Permissions::from_mode(REWRITTEN_MODE))
+        .map_err(|e| (WriteStep::CreateTemp, e))?;
+    file.write_all(contents)
+        .map_err(|e| (WriteStep::Write, e))?;
+    file.sync_all().map_err(|e| (WriteStep::Fsync, e))?;
+    // Closing reports errors that dropping would hide (NFS reports some write errors here).
+    let fd = std::os::fd::IntoRawFd::into_raw_fd(file);
+    // SAFETY: `fd` was just released from the `File`, so it is open and owned by nobody else;
+    // it is closed exactly once, here (Linux releases it even when close fails).
+    if unsafe { libc::close(fd) } != 0 {
+        return Err((WriteStep::Close, io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+/// Renames `from` to `to` unless `to` exists (then `AlreadyExists`). File systems without
+/// `RENAME_NOREPLACE` get a check followed by a plain rename.
+fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    let c_from = CString::new(from.as_os_str().as_bytes())?;
+    let c_to = CString::new(to.as_os_str().as_bytes())?;
+    // SAFETY: both pointers are NUL-terminated strings that outlive the call; AT_FDCWD makes
+    // them relative to the working directory, as rename(2) does.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            c_from.as_ptr(),
+            libc::AT_FDCWD,
+            c_to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let error = io::Error::last_os_error();
+    if !matches!(error.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
+        return Err(error);
+    }
+    match std::fs::symlink_metadata(to) {
+        Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::rename(from, to),
+        Err(e) => Err(e),
+    }
+}
+
+/// Syncs the directory holding `path`, so the rename survives a crash.
+fn sync_dir(path: &Path) -> Result<Durability, WriteError> {
+    let fail = |error| WriteError {
+        step: WriteStep::SyncDir,
+        error,
+        temp: None,
+        unlink_error: None,
+    };
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let dir = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(parent)
+    {
+        Ok(dir) => dir,
+        Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+            return Ok(Durability::DirectoryNotSynced(e));
+        }
+        Err(e) => return Err(fail(e)),
+    };
+    match dir.sync_all() {
+        Ok(()) => Ok(Durability::Synced),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(Durability::DirectoryNotSynced(e)),
+        Err(e) => Err(fail(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn creates_a_new_file_with_mode_0400() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        let _ = install(&path, b"NEW\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"NEW\n");
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o7777, 0o400);
+        assert_eq!(listing(dir.path()), ["secret"]);
+    }
+
+    #[test]
+    fn replaces_an_existing_file_and_ignores_a_stale_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, b"OLD\n").unwrap();
+        std::fs::write(dir.path().join("secret~"), b"stale").unwrap();
+        let _ = install(&path, b"NEW\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"NEW\n");
+        assert_eq!(listing(dir.path()), ["secret", "secret~"]);
+    }
+
+    #[test]
+    fn refuses_symlinks_directories_and_fifos() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, b"OLD\n").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(matches!(install(&link, b"X"), Err(InstallError::Symlink)));
+        assert_eq!(std::fs::read(&target).unwrap(), b"OLD\n");
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+
+        assert!(matches!(
+            install(dir.path(), b"X"),
+            Err(InstallError::Directory)
+        ));
+
+        let fifo = dir.path().join("fifo");
+        let c = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a test helper: `c` is a valid NUL-terminated path for the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(matches!(
+            install(&fifo, b"X"),
+            Err(InstallError::NotRegular)
+        ));
+        assert_eq!(listing(dir.path()), ["fifo", "link", "target"]);
+    }
+
+    #[test]
+    fn a_missing_directory_fails_at_creating_the_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing").join("secret");
+        match install(&path, b"X") {
+            Err(InstallError::Write(e)) => {
+                assert_eq!(e.step, WriteStep::CreateTemp);
+                assert_eq!(e.error.kind(), io::ErrorKind::NotFound);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn waits_for_the_modules_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, b"OLD\n").unwrap();
+        let held = OpenedFile::open(&path)
+            .unwrap()
+            .lock(&path, Duration::from_secs(1))
+            .unwrap();
+        let writer = {
+            let path = path.clone();
+            std::thread::spawn(move || install(&path, b"NEW\n").map(|_| ()))
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(std::fs::read(&path).unwrap(), b"OLD\n");
+        drop(held);
+        writer.join().unwrap().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"NEW\n");
+    }
+}
