@@ -1077,7 +1077,28 @@ impl PamRun {
         extra: &[&std::ffi::OsStr],
         cwd: Option<&Path>,
     ) -> (Outcome, std::time::Duration) {
-        let mut p = self.prepare(false);
+        let p = self.prepare(false);
+        Self::run_prepared(p, extra, cwd)
+    }
+
+    /// Like [`Self::run_with`] without extras, for a module that switches its file system
+    /// uid to another user: the syslog capture file is made writable for every user first,
+    /// or the lines logged under the other uid would be lost.
+    pub fn run_as_other_user(&self) -> (Outcome, std::time::Duration) {
+        let p = self.prepare(false);
+        std::fs::set_permissions(p.dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod capture dir");
+        std::fs::write(&p.syslog, b"").expect("create capture file");
+        std::fs::set_permissions(&p.syslog, std::fs::Permissions::from_mode(0o666))
+            .expect("chmod capture file");
+        Self::run_prepared(p, &[], None)
+    }
+
+    fn run_prepared(
+        mut p: Prepared,
+        extra: &[&std::ffi::OsStr],
+        cwd: Option<&Path>,
+    ) -> (Outcome, std::time::Duration) {
         p.cmd.args(extra);
         if let Some(dir) = cwd {
             p.cmd.current_dir(dir);
