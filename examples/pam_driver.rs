@@ -7,8 +7,12 @@
 //! ```text
 //! pam_driver --service NAME [--confdir DIR] --user NAME [--rhost HOST] [--ruser NAME]
 //!            [--tty NAME] [--flags N] [--conv MODE] [--answer STR]... [--answer-hex HEX]...
-//!            [--acct] [--wait-stdin-eof] [--threads N] [--show-clock]
+//!            [--answer-file PATH]... [--acct] [--setcred] [--session] [--chauthtok]
+//!            [--wait-stdin-eof] [--threads N] [--show-clock]
 //! ```
+//!
+//! `--answer-file PATH` adds the contents of a file as one answer (for answers longer than
+//! the kernel's limit on one command-line argument).
 //!
 //! Conversation modes (`--conv`):
 //! * `script` (default): every PAM_PROMPT_ECHO_OFF/ECHO_ON prompt takes the next answer, in
@@ -36,6 +40,10 @@
 //!                                harness's marker that the module under test returned
 //!                                PAM_IGNORE, which libpam never returns itself)
 //! acct <NAME> <number>           with --acct: the return value of pam_acct_mgmt
+//! setcred <NAME> <number>        with --setcred: pam_setcred(PAM_ESTABLISH_CRED)
+//! open_session <NAME> <number>   with --session: pam_open_session, then
+//! close_session <NAME> <number>  pam_close_session
+//! chauthtok <NAME> <number>      with --chauthtok: pam_chauthtok
 //! clock <time> <sec>.<nsec>      with --show-clock, before pam_authenticate: what time() and
 //!                                clock_gettime(CLOCK_REALTIME) return in this process
 //! waiting                        with --wait-stdin-eof (no --threads): pam_start is done and
@@ -111,6 +119,10 @@ unsafe extern "C" {
     fn pam_end(pamh: *mut PamHandle, status: c_int) -> c_int;
     fn pam_authenticate(pamh: *mut PamHandle, flags: c_int) -> c_int;
     fn pam_acct_mgmt(pamh: *mut PamHandle, flags: c_int) -> c_int;
+    fn pam_setcred(pamh: *mut PamHandle, flags: c_int) -> c_int;
+    fn pam_open_session(pamh: *mut PamHandle, flags: c_int) -> c_int;
+    fn pam_close_session(pamh: *mut PamHandle, flags: c_int) -> c_int;
+    fn pam_chauthtok(pamh: *mut PamHandle, flags: c_int) -> c_int;
     fn pam_set_item(pamh: *mut PamHandle, item_type: c_int, item: *const c_void) -> c_int;
     fn pam_get_item(pamh: *const PamHandle, item_type: c_int, item: *mut *const c_void) -> c_int;
     fn pam_getenv(pamh: *mut PamHandle, name: *const c_char) -> *const c_char;
@@ -127,6 +139,7 @@ const PAM_TTY: c_int = 3;
 const PAM_RHOST: c_int = 4;
 const PAM_AUTHTOK: c_int = 6;
 const PAM_RUSER: c_int = 8;
+const PAM_ESTABLISH_CRED: c_int = 0x0002;
 
 /// Linux-PAM return codes by number (`_pam_types.h`), independent of `pam_strerror`.
 const PAM_NAMES: [&str; 32] = [
@@ -210,6 +223,9 @@ struct Options {
     conv: ConvMode,
     answers: Vec<CString>,
     acct: bool,
+    setcred: bool,
+    session: bool,
+    chauthtok: bool,
     wait_stdin_eof: bool,
     threads: Option<usize>,
     show_clock: bool,
@@ -217,7 +233,8 @@ struct Options {
 
 const USAGE: &str = "usage: pam_driver --service NAME [--confdir DIR] --user NAME [--rhost HOST] \
 [--ruser NAME] [--tty NAME] [--flags N] [--conv script|repeat|conv-error|null|null-array] \
-[--answer STR]... [--answer-hex HEX]... [--acct] [--wait-stdin-eof] [--threads N] [--show-clock]";
+[--answer STR]... [--answer-hex HEX]... [--answer-file PATH]... [--acct] [--setcred] [--session] \
+[--chauthtok] [--wait-stdin-eof] [--threads N] [--show-clock]";
 
 fn cstring(value: Vec<u8>, what: &str) -> Result<CString, String> {
     CString::new(value).map_err(|_| format!("{what} must not contain a NUL byte"))
@@ -253,6 +270,9 @@ fn parse_args() -> Result<Options, String> {
         conv: ConvMode::Script,
         answers: Vec::new(),
         acct: false,
+        setcred: false,
+        session: false,
+        chauthtok: false,
         wait_stdin_eof: false,
         threads: None,
         show_clock: false,
@@ -294,7 +314,17 @@ fn parse_args() -> Result<Options, String> {
                 let bytes = decode_hex(&String::from_utf8_lossy(&v))?;
                 opts.answers.push(cstring(bytes, "--answer-hex")?);
             }
+            "--answer-file" => {
+                let v = value()?;
+                let path = std::path::PathBuf::from(std::ffi::OsString::from_vec(v));
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| format!("--answer-file {}: {e}", path.display()))?;
+                opts.answers.push(cstring(bytes, "--answer-file")?);
+            }
             "--acct" => opts.acct = true,
+            "--setcred" => opts.setcred = true,
+            "--session" => opts.session = true,
+            "--chauthtok" => opts.chauthtok = true,
             "--show-clock" => opts.show_clock = true,
             "--wait-stdin-eof" => opts.wait_stdin_eof = true,
             "--threads" => {
@@ -575,6 +605,26 @@ fn run_sequence(opts: &Options, out: Out, ready: &dyn Fn()) -> Result<(), ()> {
         let arc = unsafe { pam_acct_mgmt(pamh, opts.flags) };
         state_ref.out.line(&format!("acct {} {arc}", pam_name(arc)));
         last = arc;
+    }
+    let hooks: [(
+        bool,
+        &str,
+        unsafe extern "C" fn(*mut PamHandle, c_int) -> c_int,
+        c_int,
+    ); 4] = [
+        (opts.setcred, "setcred", pam_setcred, PAM_ESTABLISH_CRED),
+        (opts.session, "open_session", pam_open_session, 0),
+        (opts.session, "close_session", pam_close_session, 0),
+        (opts.chauthtok, "chauthtok", pam_chauthtok, 0),
+    ];
+    for (wanted, name, hook, flags) in hooks {
+        if wanted {
+            // SAFETY: `pamh` is still live; every hook takes the handle and flags.
+            let hrc = unsafe { hook(pamh, flags) };
+            state_ref
+                .out
+                .line(&format!("{name} {} {hrc}", pam_name(hrc)));
+        }
     }
     // SAFETY: `pamh` is live and not used after this call.
     unsafe { pam_end(pamh, last) };

@@ -1,0 +1,565 @@
+//! Tests that need root: throwaway users (`useradd`), file ownership, tmpfs mounts (full and
+//! read-only file systems), device nodes and a real `/etc/pam.d` service run by `pamtester`.
+//!
+//! Every test is `#[ignore]`d and panics unless it runs as root; run them with
+//! `cargo test --test root_tier -- --ignored` as root. Users, mounts and files under /etc
+//! are removed by guards, also when a test fails.
+
+mod support;
+
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use support::{
+    Outcome, PamRun, Stack, TEST_SECRET, code, file_state, our_module, temp_leftovers, totp_code,
+    write_secret,
+};
+
+/// Frozen time: TOTP step 10000, where the test secret's code is `050548`.
+const T: i64 = 300_000;
+
+fn require_root() {
+    // SAFETY: geteuid has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    assert_eq!(
+        uid, 0,
+        "root tier: this test must run as root (cargo test --test root_tier -- --ignored)"
+    );
+}
+
+fn code_now() -> String {
+    totp_code(TEST_SECRET, T as u64)
+}
+
+fn stack(args: &[&str]) -> Stack {
+    Stack::new().probe(our_module(), args)
+}
+
+fn run_cmd(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A directory that every user can traverse (tempdir's own mode is 0700).
+fn open_tempdir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    d
+}
+
+/// `useradd` and `userdel` lock /etc/passwd; run them one at a time.
+static ACCOUNTS: Mutex<()> = Mutex::new(());
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A throwaway user with its own primary group and a home directory (mode 0700, owned by
+/// the user) in a temp dir. Removed on drop.
+struct TempUser {
+    name: String,
+    uid: u32,
+    gid: u32,
+    home: PathBuf,
+    _base: tempfile::TempDir,
+}
+
+impl TempUser {
+    fn new() -> Self {
+        require_root();
+        let base = open_tempdir();
+        let home = base.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        let name = format!(
+            "gat{}x{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        {
+            let _lock = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
+            run_cmd(
+                Command::new("useradd")
+                    .args(["-M", "-U", "-s", "/usr/sbin/nologin", "-d"])
+                    .arg(&home)
+                    .arg(&name),
+            );
+        }
+        let id = |flag: &str| -> u32 {
+            let out = run_cmd(Command::new("id").args([flag, &name]));
+            String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+        };
+        let user = TempUser {
+            uid: id("-u"),
+            gid: id("-g"),
+            name,
+            home,
+            _base: base,
+        };
+        std::os::unix::fs::chown(&user.home, Some(user.uid), Some(user.gid)).unwrap();
+        std::fs::set_permissions(&user.home, std::fs::Permissions::from_mode(0o700)).unwrap();
+        user
+    }
+
+    /// Writes `~/.google_authenticator` (mode 0600, owned by the user).
+    fn write_secret(&self, bytes: &[u8]) -> PathBuf {
+        let p = write_secret(&self.home, ".google_authenticator", bytes, 0o600);
+        self.chown(&p);
+        p
+    }
+
+    fn chown(&self, p: &Path) {
+        std::os::unix::fs::chown(p, Some(self.uid), Some(self.gid)).unwrap();
+    }
+
+    fn run(&self, args: &[&str]) -> PamRun {
+        PamRun::new(stack(args)).user(&self.name).clock(T)
+    }
+}
+
+impl Drop for TempUser {
+    fn drop(&mut self) {
+        let _lock = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = Command::new("userdel").arg(&self.name).output();
+        let _ = Command::new("groupdel").arg(&self.name).output();
+    }
+}
+
+/// A tmpfs mounted on `path`; unmounted on drop.
+struct TmpfsMount {
+    path: PathBuf,
+}
+
+impl TmpfsMount {
+    fn new(path: &Path, options: &str) -> Self {
+        require_root();
+        std::fs::create_dir_all(path).unwrap();
+        run_cmd(
+            Command::new("mount")
+                .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+                .arg(path),
+        );
+        TmpfsMount {
+            path: path.to_path_buf(),
+        }
+    }
+
+    fn remount_read_only(&self) {
+        run_cmd(
+            Command::new("mount")
+                .args(["-o", "remount,ro"])
+                .arg(&self.path),
+        );
+    }
+}
+
+impl Drop for TmpfsMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.path).output();
+        let _ = Command::new("umount").arg("-l").arg(&self.path).output();
+    }
+}
+
+/// A file under /etc (a PAM service); removed on drop.
+struct EtcFile {
+    path: PathBuf,
+}
+
+impl Drop for EtcFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn totp_file(extra: &str) -> Vec<u8> {
+    format!("{TEST_SECRET}\n\" TOTP_AUTH\n{extra}").into_bytes()
+}
+
+fn check_no_temp(o: &Outcome, dir: &Path) {
+    let left = temp_leftovers(dir);
+    o.check(left.is_empty(), &format!("no temp file left: {left:?}"));
+}
+
+#[test]
+#[ignore = "root tier: creates a user and switches the file system ids"]
+fn secret_in_the_users_home_works_and_the_rewrite_belongs_to_the_user() {
+    let u = TempUser::new();
+    let f = u.write_secret(&totp_file("\" DISALLOW_REUSE\n"));
+    let o = u.run(&[]).answer(code_now()).run_as_other_user().0;
+    o.assert_result(code::SUCCESS);
+    let after = file_state(&f);
+    o.check(
+        after.bytes.as_deref() == Some(totp_file("\" DISALLOW_REUSE 10000\n").as_slice()),
+        "DISALLOW_REUSE recorded",
+    );
+    o.check(
+        (after.uid, after.gid) == (u.uid, u.gid),
+        &format!(
+            "rewritten file owned by {}:{}, got {}:{}",
+            u.uid, u.gid, after.uid, after.gid
+        ),
+    );
+    o.check(after.mode == 0o100400, "mode 0400");
+    check_no_temp(&o, &u.home);
+
+    // `${HOME}` and `~` name the same file.
+    let o = u
+        .run(&["secret=${HOME}/.google_authenticator"])
+        .answer(totp_code(TEST_SECRET, (T + 30) as u64))
+        .clock(T + 30)
+        .run_as_other_user()
+        .0;
+    o.assert_result(code::SUCCESS);
+}
+
+#[test]
+#[ignore = "root tier: creates a user and switches the file system ids"]
+fn directory_not_writable_by_the_user_fails_a_correct_code_unless_allow_readonly() {
+    let u = TempUser::new();
+    let f = u.write_secret(&totp_file("\" DISALLOW_REUSE\n12345678\n"));
+    std::fs::set_permissions(&u.home, std::fs::Permissions::from_mode(0o500)).unwrap();
+    let before = file_state(&f);
+    for answer in [code_now(), "12345678".to_string()] {
+        let o = u.run(&[]).answer(&answer).run_as_other_user().0;
+        o.assert_result(code::AUTH_ERR);
+        o.check(
+            o.log_count(&format!("Accepted google_authenticator for {}", u.name)) == 1,
+            "the code itself was accepted",
+        );
+        o.check(
+            o.log_count(&format!(
+                "Failed to update secret file \"{}\": Permission denied",
+                f.display()
+            )) == 1,
+            "the write failure is logged",
+        );
+        o.check(o.errors.is_empty(), "EACCES gives no user message");
+        o.check(file_state(&f) == before, "original untouched");
+        check_no_temp(&o, &u.home);
+
+        let o = u
+            .run(&["allow_readonly"])
+            .answer(&answer)
+            .run_as_other_user()
+            .0;
+        o.assert_result(code::SUCCESS);
+        o.check(file_state(&f) == before, "still untouched");
+    }
+}
+
+#[test]
+#[ignore = "root tier: mounts a tmpfs"]
+fn full_file_system_shows_no_space_left_and_keeps_the_original() {
+    let u = TempUser::new();
+    let mnt = u.home.join("fs");
+    let opts = format!("size=64k,mode=0700,uid={},gid={}", u.uid, u.gid);
+    let _m = TmpfsMount::new(&mnt, &opts);
+    let f = write_secret(&mnt, "ga", &totp_file("\" DISALLOW_REUSE\n"), 0o600);
+    u.chown(&f);
+    // Fill the file system (as root, owned by root: the module never touches it).
+    {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(mnt.join("filler")).unwrap();
+        let block = vec![0u8; 4096];
+        while filler.write_all(&block).is_ok() {}
+        let _ = filler.sync_all();
+    }
+    let before = file_state(&f);
+    let s = format!("secret={}", f.display());
+    let o = u.run(&[&s]).answer(code_now()).run_as_other_user().0;
+    o.assert_result(code::AUTH_ERR);
+    o.check(
+        o.errors == ["Error \"No space left on device\" while writing config"],
+        "PAM_ERROR_MSG about the full disk",
+    );
+    o.check(
+        o.log_count(&format!(
+            "Failed to update secret file \"{}\": No space left on device",
+            f.display()
+        )) == 1,
+        "the write failure is logged",
+    );
+    o.check(file_state(&f) == before, "original byte-identical");
+    check_no_temp(&o, &mnt);
+}
+
+#[test]
+#[ignore = "root tier: mounts a tmpfs"]
+fn read_only_file_system_allows_plain_totp_but_not_a_scratch_code() {
+    let u = TempUser::new();
+    let mnt = u.home.join("fs");
+    let opts = format!("size=64k,mode=0700,uid={},gid={}", u.uid, u.gid);
+    let m = TmpfsMount::new(&mnt, &opts);
+    let f = write_secret(&mnt, "ga", &totp_file("12345678\n"), 0o600);
+    u.chown(&f);
+    m.remount_read_only();
+    let before = file_state(&f);
+    let s = format!("secret={}", f.display());
+
+    let o = u.run(&[&s]).answer(code_now()).run_as_other_user().0;
+    o.assert_result(code::SUCCESS);
+    o.check(o.errors.is_empty(), "no message: nothing to write");
+
+    let o = u.run(&[&s]).answer("12345678").run_as_other_user().0;
+    o.assert_result(code::AUTH_ERR);
+    o.check(
+        o.errors == ["Error \"Read-only file system\" while writing config"],
+        "PAM_ERROR_MSG about the read-only file system",
+    );
+    o.check(file_state(&f) == before, "file unchanged");
+
+    let o = u
+        .run(&[&s, "allow_readonly"])
+        .answer("12345678")
+        .run_as_other_user()
+        .0;
+    o.assert_result(code::SUCCESS);
+    o.check(
+        o.errors == ["Error \"Read-only file system\" while writing config"],
+        "the user is still told",
+    );
+}
+
+#[test]
+#[ignore = "root tier: creates a user and changes file owners"]
+fn file_owned_by_someone_else_is_refused_unless_no_strict_owner() {
+    let u = TempUser::new();
+    // Owned by root, readable by the user's group: the owner check is what refuses it.
+    let f = write_secret(&u.home, "ga", &totp_file(""), 0o640);
+    std::os::unix::fs::chown(&f, Some(0), Some(u.gid)).unwrap();
+    let s = format!("secret={}", f.display());
+    let o = u
+        .run(&[&s, "allowed_perm=0640"])
+        .answer(code_now())
+        .run_as_other_user()
+        .0;
+    o.assert_result(code::AUTH_ERR);
+    o.check(o.prompts.len() == 1, "prompted");
+    o.check(
+        o.log_count(&format!(
+            "Secret file \"{}\" must be owned by \"{}\"",
+            f.display(),
+            u.name
+        )) == 1,
+        "the owner line",
+    );
+    let o = u
+        .run(&[&s, "allowed_perm=0640", "no_strict_owner"])
+        .answer(code_now())
+        .run_as_other_user()
+        .0;
+    o.assert_result(code::SUCCESS);
+}
+
+#[test]
+#[ignore = "root tier: changes a file owner to nobody"]
+fn root_file_chowned_to_nobody_is_refused_quickly_and_kept() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_secret(dir.path(), "ga", &totp_file(""), 0o600);
+    std::os::unix::fs::chown(&f, Some(65534), Some(65534)).unwrap();
+    let before = file_state(&f);
+    let s = format!("secret={}", f.display());
+    let (o, took) = PamRun::new(stack(&[&s]))
+        .user("root")
+        .clock(T)
+        .answer(code_now())
+        .run_as_other_user();
+    o.check(took < Duration::from_secs(1), "ended within a second");
+    o.assert_result(code::AUTH_ERR);
+    o.check(
+        o.log_count(&format!(
+            "Secret file \"{}\" must be owned by \"root\"",
+            f.display()
+        )) == 1,
+        "the owner line",
+    );
+    o.check(file_state(&f) == before, "unchanged");
+    let o = PamRun::new(stack(&[&s, "no_strict_owner"]))
+        .user("root")
+        .clock(T)
+        .answer(code_now())
+        .run_as_other_user()
+        .0;
+    o.assert_result(code::SUCCESS);
+}
+
+#[test]
+#[ignore = "root tier: creates a device node with mknod"]
+fn character_device_made_with_mknod_is_refused_quickly() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let dev = dir.path().join("null");
+    let c = std::ffi::CString::new(dev.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: `c` is a valid path; 1:3 is the null device.
+    let rc = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o600, libc::makedev(1, 3)) };
+    assert_eq!(rc, 0, "mknod");
+    let before = file_state(&dev);
+    let s = format!("secret={}", dev.display());
+    let (o, took) = PamRun::new(stack(&[&s]))
+        .user("root")
+        .clock(T)
+        .answer(code_now())
+        .run_as_other_user();
+    o.check(took < Duration::from_secs(1), "ended within a second");
+    o.assert_result(code::AUTH_ERR);
+    o.check(o.prompts.len() == 1, "prompted");
+    o.check(
+        o.log_count(&format!(
+            "Secret file \"{}\" is not a regular file",
+            dev.display()
+        )) == 1,
+        "the not-regular line",
+    );
+    o.check(file_state(&dev) == before, "device node unchanged");
+}
+
+#[test]
+#[ignore = "root tier: creates users and switches the file system ids"]
+fn fixed_user_reads_a_service_account_directory_named_by_user() {
+    let svc = TempUser::new();
+    let dir = svc.home.join("secrets");
+    std::fs::create_dir(&dir).unwrap();
+    svc.chown(&dir);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // The PAM user need not exist: only `user=` is looked up.
+    let pam_user = format!("ga-alice-{}", std::process::id());
+    let f = write_secret(&dir, &pam_user, &totp_file("\" DISALLOW_REUSE\n"), 0o600);
+    svc.chown(&f);
+    let s = format!("secret={}/${{USER}}", dir.display());
+    for fixed in [format!("user={}", svc.name), format!("user={}", svc.uid)] {
+        let t = if fixed.ends_with(&svc.name) {
+            T
+        } else {
+            T + 30
+        };
+        let o = PamRun::new(stack(&[&s, &fixed]))
+            .user(&pam_user)
+            .clock(t)
+            .answer(totp_code(TEST_SECRET, t as u64))
+            .run_as_other_user()
+            .0;
+        o.assert_result(code::SUCCESS);
+        let after = file_state(&f);
+        o.check(
+            (after.uid, after.gid) == (svc.uid, svc.gid),
+            "rewritten file owned by the service account",
+        );
+        check_no_temp(&o, &dir);
+    }
+    // Owned by someone else: the message names the uid, not the PAM user.
+    std::os::unix::fs::chown(&f, Some(0), Some(svc.gid)).unwrap();
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let fixed = format!("user={}", svc.name);
+    let o = PamRun::new(stack(&[&s, &fixed, "allowed_perm=0640"]))
+        .user(&pam_user)
+        .clock(T + 60)
+        .answer(totp_code(TEST_SECRET, (T + 60) as u64))
+        .run_as_other_user()
+        .0;
+    o.assert_result(code::AUTH_ERR);
+    o.check(
+        o.log_count(&format!(
+            "Secret file \"{}\" must be owned by \"user id {}\"",
+            f.display(),
+            svc.uid
+        )) == 1,
+        "the owner line names the uid",
+    );
+}
+
+#[test]
+#[ignore = "root tier: switches to nobody for an unknown user"]
+fn unknown_pam_user_prompts_then_fails_even_with_nullok() {
+    require_root();
+    let ghost = format!("ga-ghost-{}", std::process::id());
+    for args in [&[][..], &["nullok"][..]] {
+        let (o, took) = PamRun::new(stack(args))
+            .user(&ghost)
+            .clock(T)
+            .answer(code_now())
+            .run_as_other_user();
+        o.check(took < Duration::from_secs(1), "ended within a second");
+        o.assert_result(code::AUTH_ERR);
+        o.check(o.prompts.len() == 1, "prompted, as for a real user");
+        o.check(
+            o.log_count(&format!("user(\"{ghost}\") not found")) == 1,
+            "the not-found line",
+        );
+        o.check(
+            o.log_count(&format!(
+                "No secret configured for user {ghost}, asking for code anyway."
+            )) == 1,
+            "asks anyway",
+        );
+    }
+}
+
+#[test]
+#[ignore = "root tier: writes a service file under /etc/pam.d"]
+fn real_pam_service_with_pamtester_accepts_the_right_code_only() {
+    let u = TempUser::new();
+    u.write_secret(&totp_file(""));
+    let service = format!("ga-itest-{}", std::process::id());
+    let etc = EtcFile {
+        path: PathBuf::from("/etc/pam.d").join(&service),
+    };
+    std::fs::write(
+        &etc.path,
+        format!(
+            "auth required {}\naccount required pam_permit.so\n",
+            our_module().display()
+        ),
+    )
+    .unwrap();
+    let faketime = support::libfaketime();
+    let pamtester = |answer: &str| {
+        use std::io::Write;
+        let mut child = Command::new("pamtester")
+            .args([
+                OsStr::new(&service),
+                OsStr::new(&u.name),
+                OsStr::new("authenticate"),
+            ])
+            .env("LD_PRELOAD", &faketime)
+            .env("FAKETIME_FMT", "%s")
+            .env("FAKETIME", T.to_string())
+            .env("FAKETIME_NO_CACHE", "1")
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .env("NO_FAKE_STAT", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run pamtester");
+        let _ = child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{answer}\n").as_bytes());
+        child.wait_with_output().unwrap()
+    };
+    let ok = pamtester(&code_now());
+    assert!(
+        ok.status.success(),
+        "right code: {}{}",
+        String::from_utf8_lossy(&ok.stdout),
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let bad = pamtester("000000");
+    assert!(
+        !bad.status.success(),
+        "wrong code must fail: {}{}",
+        String::from_utf8_lossy(&bad.stdout),
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    drop(etc);
+    assert!(!PathBuf::from("/etc/pam.d").join(&service).exists());
+}

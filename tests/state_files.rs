@@ -1,0 +1,378 @@
+//! The secret file after each state change, byte for byte, through the real libpam and the
+//! built module (behaviour specification §2.3 to §3.8): a rewrite gives a new file (new
+//! inode) with mode 0400, owned by the user, and leaves no `~` temp file behind; a login that
+//! changes nothing does not touch the file. Also: the module's other hooks.
+
+mod support;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use support::{
+    Event, FileState, Outcome, PamRun, Stack, TEST_SECRET, code, current_user, file_state,
+    hotp_code, our_module, temp_leftovers, totp_code, write_secret,
+};
+
+/// Frozen time: TOTP step 10000, where the test secret's code is `050548`.
+const T: i64 = 300_000;
+const S: &str = TEST_SECRET;
+
+fn stack(args: &[&str]) -> Stack {
+    Stack::new().probe(our_module(), args)
+}
+
+/// A secret file in its own temp dir, and the run for it.
+struct Case {
+    dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Case {
+    fn new(bytes: &[u8]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_secret(dir.path(), "ga", bytes, 0o600);
+        Case { dir, path }
+    }
+
+    fn run(&self, t: i64, answer: &str, extra_args: &[&str]) -> Outcome {
+        let s = format!("secret={}", self.path.display());
+        let mut args = vec![s.as_str()];
+        args.extend_from_slice(extra_args);
+        // Holding the original open keeps its inode number from being reused by a rewrite,
+        // so "new inode" means the file was really replaced.
+        let _hold = std::fs::File::open(&self.path).unwrap();
+        PamRun::new(stack(&args)).clock(t).answer(answer).run()
+    }
+
+    fn state(&self) -> FileState {
+        file_state(&self.path)
+    }
+
+    /// The file was replaced by a new one with `expected` bytes, mode 0400, owned by the
+    /// running user and group, and no temp file is left.
+    fn check_rewritten(&self, o: &Outcome, before: &FileState, expected: &str) {
+        let after = self.state();
+        o.check(
+            after.bytes.as_deref() == Some(expected.as_bytes()),
+            &format!(
+                "file bytes\n expected {expected:?}\n actual   {:?}",
+                String::from_utf8_lossy(after.bytes.as_deref().unwrap_or_default())
+            ),
+        );
+        o.check(
+            after.mode == 0o100400,
+            &format!("mode 0400, got {:o}", after.mode),
+        );
+        // SAFETY: geteuid and getegid have no preconditions.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        o.check(after.uid == uid && after.gid == gid, "owned by the user");
+        o.check(after.ino != before.ino, "a new inode (written by rename)");
+        o.check(
+            temp_leftovers(self.dir.path()).is_empty(),
+            "no temp file left",
+        );
+    }
+
+    fn check_untouched(&self, o: &Outcome, before: &FileState) {
+        o.check(
+            self.state() == *before,
+            "file untouched (bytes, inode, mode, mtime)",
+        );
+        o.check(
+            temp_leftovers(self.dir.path()).is_empty(),
+            "no temp file left",
+        );
+    }
+}
+
+fn totp_at(t: i64) -> String {
+    totp_code(S, t as u64)
+}
+
+#[test]
+fn scratch_code_use_removes_its_line_and_the_following_line_break_run() {
+    let c = Case::new(format!("{S}\n\" TOTP_AUTH\n12345678\r\n\r\n87654321\n").as_bytes());
+    let before = c.state();
+    let o = c.run(T, "12345678", &[]);
+    o.assert_result(code::SUCCESS);
+    c.check_rewritten(&o, &before, &format!("{S}\n\" TOTP_AUTH\n87654321\n"));
+
+    // The used code is gone for good.
+    let before = c.state();
+    let o = c.run(T, "12345678", &[]);
+    o.assert_result(code::AUTH_ERR);
+    c.check_untouched(&o, &before);
+
+    // The last line without a final newline: the newline before it stays.
+    let o = c.run(T, "87654321", &[]);
+    o.assert_result(code::SUCCESS);
+    c.check_rewritten(&o, &before, &format!("{S}\n\" TOTP_AUTH\n"));
+}
+
+#[test]
+fn scratch_code_without_final_newline_leaves_the_previous_newline() {
+    let c = Case::new(format!("{S}\n\" TOTP_AUTH\n11111111\n22222222").as_bytes());
+    let before = c.state();
+    let o = c.run(T, "22222222", &[]);
+    o.assert_result(code::SUCCESS);
+    c.check_rewritten(&o, &before, &format!("{S}\n\" TOTP_AUTH\n11111111\n"));
+}
+
+#[test]
+fn plain_totp_success_does_not_rewrite_the_file() {
+    let c = Case::new(format!("{S}\n\" TOTP_AUTH\n\" WINDOW_SIZE 3\n12345678\n").as_bytes());
+    let before = c.state();
+    let o = c.run(T, &totp_at(T), &[]);
+    o.assert_result(code::SUCCESS);
+    c.check_untouched(&o, &before);
+    o.check(before.mode & 0o7777 == 0o600, "mode 0600 kept");
+}
+
+#[test]
+fn disallow_reuse_appends_the_step_prunes_old_entries_and_refuses_reuse() {
+    let c = Case::new(
+        format!("{S}\n\" TOTP_AUTH\n\" DISALLOW_REUSE 10001 9000 10002 9001\n").as_bytes(),
+    );
+    let before = c.state();
+    let o = c.run(T, &totp_at(T), &[]);
+    o.assert_result(code::SUCCESS);
+    // Pruning takes the blanks after an entry, not before: a double space stays.
+    c.check_rewritten(
+        &o,
+        &before,
+        &format!("{S}\n\" TOTP_AUTH\n\" DISALLOW_REUSE 10001 10002  10000\n"),
+    );
+
+    let before = c.state();
+    let o = c.run(T + 5, &totp_at(T), &[]);
+    o.assert_result(code::AUTH_ERR);
+    o.check(o.prompts.len() == 1, "prompted once");
+    o.check(
+        o.log_count(&format!(
+            "Trying to reuse a previously used time-based code (\"{}\"). Retry again in 30 \
+             seconds. Warning! This might mean, you are currently subject to a \
+             man-in-the-middle attack.",
+            c.path.display()
+        )) == 1,
+        "the reuse line",
+    );
+    c.check_untouched(&o, &before);
+
+    // An empty list gets the first entry without a leading space.
+    let c = Case::new(format!("{S}\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n").as_bytes());
+    let before = c.state();
+    let o = c.run(T, &totp_at(T), &[]);
+    o.assert_result(code::SUCCESS);
+    c.check_rewritten(
+        &o,
+        &before,
+        &format!("{S}\n\" DISALLOW_REUSE 10000\n\" TOTP_AUTH\n"),
+    );
+}
+
+#[test]
+fn set_rule_rewrites_only_the_changed_lines_of_a_crlf_file() {
+    // The example of the specification, §2.3.
+    let c = Case::new(
+        format!(
+            "{S}\r\n\" TOTP_AUTH\r\n\" DISALLOW_REUSE\r\n\r\n\" RATE_LIMIT 3 30\r\n12345678\r\n\
+             \" DISALLOW_REUSE 5\n\n\n87654321\n"
+        )
+        .as_bytes(),
+    );
+    let before = c.state();
+    let o = c.run(T, &totp_at(T), &[]);
+    o.assert_result(code::SUCCESS);
+    c.check_rewritten(
+        &o,
+        &before,
+        &format!(
+            "{S}\r\n\" TOTP_AUTH\r\n\" DISALLOW_REUSE 10000\n\" RATE_LIMIT 3 30 300000\n\
+             12345678\r\n87654321\n"
+        ),
+    );
+}
+
+#[test]
+fn rate_limit_records_every_attempt_and_refuses_past_the_limit_without_prompt() {
+    let c = Case::new(format!("{S}\n\" TOTP_AUTH\n\" RATE_LIMIT 3 30\n").as_bytes());
+    let before = c.state();
+    let o = c.run(T, &totp_at(T), &[]);
+    o.assert_result(code::SUCCESS);
+    c.check_rewritten(
+        &o,
+        &before,
+        &format!("{S}\n\" TOTP_AUTH\n\" RATE_LIMIT 3 30 300000\n"),
+    );
+
+    let c = Case::new(format!("{S}\n\" TOTP_AUTH\n\" RATE_LIMIT 2 30 299990 299995\n").as_bytes());
+    let exceeded = format!(
+        "Too many concurrent login attempts (\"{}\"). Please try again.",
+        c.path.display()
+    );
+    for (t, kept) in [(T, "299995 300000"), (T + 1, "300000 300001")] {
+        let before = c.state();
+        let o = c.run(t, &totp_at(t), &[]);
+        o.assert_result(code::AUTH_ERR);
+        o.check(o.prompts.is_empty(), "no prompt when rate limited");
+        o.check(o.log_count(&exceeded) == 1, "the rate-limit line");
+        c.check_rewritten(
+            &o,
+            &before,
+            &format!("{S}\n\" TOTP_AUTH\n\" RATE_LIMIT 2 30 {kept}\n"),
+        );
+    }
+}
+
+#[test]
+fn hotp_counter_advances_on_success_and_on_a_wrong_code() {
+    let c = Case::new(format!("{S}\n\" HOTP_COUNTER 1\n").as_bytes());
+    for (answer, result, counter) in [
+        (hotp_code(S, 1), code::SUCCESS, 2),
+        // The same code again: refused, and the counter still moves on.
+        (hotp_code(S, 1), code::AUTH_ERR, 3),
+        // Counter 5 is inside the window 3..5.
+        (hotp_code(S, 5), code::SUCCESS, 6),
+    ] {
+        let before = c.state();
+        let o = c.run(T, &answer, &[]);
+        o.assert_result(result);
+        c.check_rewritten(&o, &before, &format!("{S}\n\" HOTP_COUNTER {counter}\n"));
+    }
+}
+
+#[test]
+fn skew_resync_records_attempts_then_sets_time_skew() {
+    // §3.4: a user 1000 steps behind, at steps 12000..12003.
+    let c = Case::new(format!("{S}\n\" TOTP_AUTH").as_bytes());
+    let steps: [(i64, i32, Option<&str>); 4] = [
+        (
+            12000,
+            code::AUTH_ERR,
+            Some("\" RESETTING_TIME_SKEW 12000-1000\n"),
+        ),
+        (
+            12001,
+            code::AUTH_ERR,
+            Some("\" RESETTING_TIME_SKEW 12000-1000 12001-1000\n"),
+        ),
+        (
+            12002,
+            code::SUCCESS,
+            Some("\" TIME_SKEW -1000\n\" RESETTING_TIME_SKEW \n"),
+        ),
+        (12003, code::SUCCESS, None),
+    ];
+    for (step, result, lines) in steps {
+        let before = c.state();
+        let o = c.run(step * 30, &hotp_code(S, (step - 1000) as u64), &[]);
+        o.assert_result(result);
+        match lines {
+            Some(l) => c.check_rewritten(&o, &before, &format!("{S}\n{l}\" TOTP_AUTH")),
+            None => c.check_untouched(&o, &before),
+        }
+    }
+}
+
+#[test]
+fn grace_period_records_last_entries_per_host_newest_key_first() {
+    let c = Case::new(format!("{S}\n\" TOTP_AUTH\n").as_bytes());
+    let s = format!("secret={}", c.path.display());
+    let run = |host: &str, t: i64| {
+        let _hold = std::fs::File::open(&c.path).unwrap();
+        PamRun::new(stack(&[&s, "grace_period=60"]))
+            .rhost(host)
+            .clock(t)
+            .answer(totp_at(t))
+            .run()
+    };
+    let mut expected = format!("{S}\n\" TOTP_AUTH\n");
+    for (i, host) in ["10.0.0.1", "10.0.0.2", "fe80::1%eth0"].iter().enumerate() {
+        let t = T + 100 * i as i64;
+        let before = c.state();
+        let o = run(host, t);
+        o.assert_result(code::SUCCESS);
+        expected = expected.replacen('\n', &format!("\n\" LAST{i} {host} {t}\n"), 1);
+        c.check_rewritten(&o, &before, &expected);
+    }
+    // The first host again, after its grace period: its own slot is updated in place.
+    let t = T + 1000;
+    let before = c.state();
+    let o = run("10.0.0.1", t);
+    o.assert_result(code::SUCCESS);
+    o.check(o.prompts.len() == 1, "prompted after the grace period");
+    c.check_rewritten(
+        &o,
+        &before,
+        &format!(
+            "{S}\n\" LAST2 fe80::1%eth0 {}\n\" LAST1 10.0.0.2 {}\n\" LAST0 10.0.0.1 {t}\n\" TOTP_AUTH\n",
+            T + 200,
+            T + 100
+        ),
+    );
+}
+
+/// A stack that authenticates with the module (missing file + nullok is enough) and lists
+/// the module for the other types too.
+fn all_types_stack(dir: &Path) -> Stack {
+    let m = our_module();
+    let s = format!("secret={}/absent", dir.display());
+    Stack::new()
+        .auth("required", &m, &[&s, "nullok"])
+        .auth("required", "pam_permit.so", &[])
+        .account("required", &m, &[])
+        .line("password", "required", &m, &[])
+        .line("session", "required", &m, &[])
+}
+
+fn hook_line(o: &Outcome, name: &str) -> Option<String> {
+    o.events.iter().find_map(|e| match e {
+        Event::Other(l) => l.strip_prefix(&format!("{name} ")).map(str::to_string),
+        _ => None,
+    })
+}
+
+#[test]
+fn account_password_and_session_hooks_answer_module_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = PamRun::new(all_types_stack(dir.path())).acct();
+    run.report_authtok = false;
+    let (o, _) = run.run_with(&[OsStr::new("--session"), OsStr::new("--chauthtok")], None);
+    o.assert_result(code::SUCCESS);
+    o.check(o.acct == Some(28), "pam_acct_mgmt: PAM_MODULE_UNKNOWN (28)");
+    for hook in ["open_session", "close_session", "chauthtok"] {
+        o.check(
+            hook_line(&o, hook).as_deref() == Some("PAM_MODULE_UNKNOWN 28"),
+            &format!("{hook}: PAM_MODULE_UNKNOWN"),
+        );
+    }
+    for kind in ["account", "session", "password"] {
+        o.check(
+            o.log_count(&format!(
+                "Only the auth module type is provided; refusing to act as a \"{kind}\" module"
+            )) >= 1,
+            &format!("the {kind} refusal line"),
+        );
+    }
+}
+
+#[test]
+fn setcred_succeeds() {
+    let c = Case::new(format!("{S}\n\" TOTP_AUTH\n").as_bytes());
+    let s = format!("secret={}", c.path.display());
+    let mut run = PamRun::new(Stack::new().auth("required", our_module(), &[&s]))
+        .clock(T)
+        .answer(totp_at(T));
+    run.report_authtok = false;
+    let (o, _) = run.run_with(&[OsStr::new("--setcred")], None);
+    o.assert_result(code::SUCCESS);
+    o.check(
+        hook_line(&o, "setcred").as_deref() == Some("PAM_SUCCESS 0"),
+        "pam_setcred: PAM_SUCCESS",
+    );
+    let (name, _) = current_user();
+    o.check(
+        o.module_log() == [format!("Accepted google_authenticator for {name}")],
+        "setcred logs nothing",
+    );
+}
