@@ -1,9 +1,11 @@
 //! A drop-in replacement for Google's `pam_google_authenticator.so`.
 //!
 //! The crate builds two things from one package: the PAM module (this library, built as a
-//! `cdylib` and installed as `pam_google_authenticator.so`) and, later, the
-//! `google-authenticator` setup command. Inside, the layers only import downwards:
+//! `cdylib` and installed as `pam_google_authenticator.so`) and the `google-authenticator`
+//! setup command (`src/bin`, a thin main over [`cli`]). Inside, the layers only import
+//! downwards:
 //!
+//! * [`cli`]: the setup command (flags, questions, QR code, enrolment);
 //! * [`pam`]: the PAM boundary (entry points, conversation, items, `pam_syslog`) and the
 //!   authentication flow that ties the layers together;
 //! * [`os`]: everything that touches the system (users, fs identity, the secret-file store,
