@@ -40,7 +40,7 @@ deps:
 	@command -v $(CARGO) >/dev/null || { echo "cargo (Rust 1.89 or newer) is needed: https://rustup.rs"; exit 1; }
 
 demo: deps
-	$(CARGO) build --release --lib --examples
+	$(CARGO) build --release --lib --bins --examples
 	$(CARGO) run --release --quiet --example demo
 
 ## Everything CI runs. The root tier runs only as root and says so otherwise. Test output

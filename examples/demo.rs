@@ -1,9 +1,10 @@
 //! Shows the module doing its job through the real Linux-PAM library.
 //!
-//! Builds nothing itself: run it with `make demo`, which builds the module first. It enrols a
-//! throwaway secret in a temporary directory (owned by you, as the module requires), writes a
-//! PAM service file that loads the freshly built module, and calls `pam_authenticate` the way
-//! sshd or pamtester would, answering the prompt like a user with an authenticator app:
+//! Builds nothing itself: run it with `make demo`, which builds the module and the setup command
+//! first. As root it creates a throwaway account whose home is a temporary directory (else it
+//! uses you and that directory), enrols it with `google-authenticator`, writes a PAM service
+//! file that loads the freshly built module, and calls `pam_authenticate` the way sshd or
+//! pamtester would, answering the prompt like a user with an authenticator app:
 //!
 //! 1. the current code is accepted;
 //! 2. the same code again is refused (`DISALLOW_REUSE`);
@@ -12,11 +13,12 @@
 
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::path::PathBuf;
+use std::process::Command;
 use std::ptr;
 
 use pam_google_authenticator::core::base32;
 use pam_google_authenticator::core::otp::OtpKey;
-use pam_google_authenticator::os::{clock, random, user};
+use pam_google_authenticator::os::{clock, user};
 
 const PAM_SUCCESS: c_int = 0;
 const PAM_PROMPT_ECHO_OFF: c_int = 1;
@@ -147,25 +149,29 @@ fn main() {
     let account = Account::create(&dir);
     let name = CString::new(account.name.clone()).expect("user names have no NUL");
 
-    // Enrol: a 160-bit secret and two scratch codes, laid out as the setup command writes
-    // them, in the account's home directory (or in the temporary directory when the demo
-    // runs as an ordinary user and uses that user).
-    let mut secret = [0u8; 20];
-    random::fill(&mut secret).expect("kernel randomness");
-    let secret_b32 = base32::encode(&secret);
-    let scratch = [scratch_code(), scratch_code()];
-    let contents = format!(
-        "{secret_b32}\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n{}\n{}\n",
-        scratch[0], scratch[1]
-    );
+    // Enrol with the setup command, as an admin would: time-based, each code usable once,
+    // two scratch codes, no questions.
     let secret_file = dir.join(".google_authenticator");
-    std::fs::write(&secret_file, contents).expect("write the secret file");
-    std::fs::set_permissions(
-        &secret_file,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .expect("chmod 600");
-    account.give(&secret_file);
+    account.give(&dir);
+    let mut setup = Command::new(profile_dir().join("google-authenticator"));
+    if account.throwaway {
+        setup.args(["--user", &account.name]);
+    } else {
+        setup.arg("-s").arg(&secret_file);
+    }
+    setup.args(["-t", "-d", "-f", "-C", "-u", "-W", "-e", "2", "-Q", "UTF8"]);
+    println!("$ {}", shown(&setup));
+    let out = setup
+        .output()
+        .expect("run google-authenticator (make demo builds it)");
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() {
+        eprintln!("demo: the setup command failed");
+        std::process::exit(1);
+    }
+    let (secret_b32, scratch) = enrolment(&String::from_utf8_lossy(&out.stdout));
+    let secret = base32::decode(secret_b32.as_bytes()).expect("the printed secret is base32");
     // A throwaway account's home is the temporary directory, so the module finds the file at
     // its default place, ~/.google_authenticator, exactly as in production.
     let args = if account.throwaway {
@@ -175,6 +181,7 @@ fn main() {
     };
     let service = format!("auth required {}{args}\n", module.display());
     std::fs::write(dir.join("demo"), &service).expect("write the PAM service file");
+    println!();
 
     println!("Module:       {}", module.display());
     println!(
@@ -269,15 +276,13 @@ impl Account {
         }
     }
 
-    /// Makes `path` (and its directory) belong to the account, as the module requires.
-    fn give(&self, path: &std::path::Path) {
+    /// Makes the home directory belong to the account, as a real home does.
+    fn give(&self, home: &std::path::Path) {
         if !self.throwaway {
             return;
         }
         let info = user::by_name(self.name.as_bytes()).expect("the new account exists");
-        for p in [path, path.parent().unwrap_or(path)] {
-            std::os::unix::fs::chown(p, Some(info.uid), Some(info.gid)).expect("chown");
-        }
+        std::os::unix::fs::chown(home, Some(info.uid), Some(info.gid)).expect("chown");
     }
 }
 
@@ -291,20 +296,32 @@ impl Drop for Account {
     }
 }
 
-/// An eight-digit scratch code that does not start with 0, as the setup command makes them.
-fn scratch_code() -> String {
-    loop {
-        let mut b = [0u8; 4];
-        random::fill(&mut b).expect("kernel randomness");
-        let v = u32::from_be_bytes(b) & 0x7fff_ffff;
-        // Rejection sampling: no modulo bias.
-        if v < 2_100_000_000 {
-            let code = v % 100_000_000;
-            if code >= 10_000_000 {
-                return code.to_string();
-            }
-        }
-    }
+/// The secret and the scratch codes from the setup command's output.
+fn enrolment(output: &str) -> (String, Vec<String>) {
+    let secret = output
+        .lines()
+        .find_map(|l| l.strip_prefix("Your new secret key is: "))
+        .expect("the setup command prints the secret")
+        .trim()
+        .to_string();
+    let scratch = output
+        .lines()
+        .skip_while(|l| !l.starts_with("Your emergency scratch codes are:"))
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| l.len() == 8 && l.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_string)
+        .collect();
+    (secret, scratch)
+}
+
+/// A command line as a shell would show it.
+fn shown(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn file_mode(p: &std::path::Path) -> u32 {
@@ -312,14 +329,17 @@ fn file_mode(p: &std::path::Path) -> u32 {
     std::fs::metadata(p).map(|m| m.mode() & 0o7777).unwrap_or(0)
 }
 
-/// The module built next to this example (`target/<profile>/`).
-fn module_path() -> PathBuf {
+/// `target/<profile>/`, where the module and the setup command are built.
+fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     // target/<profile>/examples/demo -> target/<profile>/
-    let profile_dir = exe
-        .parent()
+    exe.parent()
         .and_then(|p| p.parent())
         .map(PathBuf::from)
-        .unwrap_or_default();
-    profile_dir.join("libpam_google_authenticator.so")
+        .unwrap_or_default()
+}
+
+/// The module built next to this example.
+fn module_path() -> PathBuf {
+    profile_dir().join("libpam_google_authenticator.so")
 }
