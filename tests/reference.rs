@@ -735,6 +735,16 @@ fn with(extra: &str) -> Vec<u8> {
     format!("{TEST_SECRET}\n\" TOTP_AUTH\n{extra}").into_bytes()
 }
 
+/// A file made of [`TEST_SECRET`] and `lines`, each ending in LF.
+fn sf(lines: &[&str]) -> Vec<u8> {
+    let mut f = format!("{TEST_SECRET}\n");
+    for l in lines {
+        f.push_str(l);
+        f.push('\n');
+    }
+    f.into_bytes()
+}
+
 fn code_at(step: u64) -> String {
     hotp_code(TEST_SECRET, step)
 }
@@ -1920,44 +1930,86 @@ fn grace_period() -> Vec<Scenario> {
     let last =
         |extra: &str| format!("{s}\n\" LAST0 {h} 299000\n\" TOTP_AUTH\n{extra}").into_bytes();
     let mut v = vec![
-        Scenario::new("grace: LAST within the period", "§3.7", &last(""), vec![
-            Step::new(T0, GOOD, OK).prompts(0).unchanged().syslog("within grace period"),
-        ])
+        Scenario::new(
+            "grace: LAST within the period",
+            "§3.7",
+            &last(""),
+            vec![
+                Step::new(T0, GOOD, OK)
+                    .prompts(0)
+                    .unchanged()
+                    .syslog("within grace period"),
+            ],
+        )
         .args(&[gp])
         .rhost(h),
-        Scenario::new("grace: other rhost", "§3.7", &last("\" DISALLOW_REUSE\n"), vec![
-            Step::new(T0, GOOD, OK).prompts(1).file_after(
-                format!("{s}\n\" LAST1 10.0.0.2 300000\n\" LAST0 {h} 299000\n\" TOTP_AUTH\n\" DISALLOW_REUSE 10000\n").as_bytes(),
-            ),
-        ])
+        Scenario::new(
+            "grace: other rhost",
+            "§3.7",
+            &last("\" DISALLOW_REUSE\n"),
+            vec![Step::new(T0, GOOD, OK).prompts(1).file_after(&sf(&[
+                "\" LAST1 10.0.0.2 300000",
+                "\" LAST0 10.0.0.1 299000",
+                "\" TOTP_AUTH",
+                "\" DISALLOW_REUSE 10000",
+            ]))],
+        )
         .args(&[gp])
         .rhost("10.0.0.2"),
-        Scenario::new("grace: LAST outside the period", "§3.7", &last("\" DISALLOW_REUSE\n"), vec![
-            Step::new(T0 + 4000, &code_at(10133), OK).prompts(1).file_after(
-                format!("{s}\n\" LAST0 {h} 304000\n\" TOTP_AUTH\n\" DISALLOW_REUSE 10133\n").as_bytes(),
-            ),
-            Step::new(T0 + 4030, &code_at(10134), OK).prompts(0).unchanged(),
-        ])
+        Scenario::new(
+            "grace: LAST outside the period",
+            "§3.7",
+            &last("\" DISALLOW_REUSE\n"),
+            vec![
+                Step::new(T0 + 4000, &code_at(10133), OK)
+                    .prompts(1)
+                    .file_after(&sf(&[
+                        "\" LAST0 10.0.0.1 304000",
+                        "\" TOTP_AUTH",
+                        "\" DISALLOW_REUSE 10133",
+                    ])),
+                Step::new(T0 + 4030, &code_at(10134), OK)
+                    .prompts(0)
+                    .unchanged(),
+            ],
+        )
         .args(&[gp])
         .rhost(h),
-        Scenario::new("grace: exactly at the end of the period", "§3.7 (strict)", &last("\" DISALLOW_REUSE\n"), vec![
-            Step::new(299_000 + 3600, &code_at(10086), OK).prompts(1),
-        ])
+        Scenario::new(
+            "grace: exactly at the end of the period",
+            "§3.7 (strict)",
+            &last("\" DISALLOW_REUSE\n"),
+            vec![Step::new(299_000 + 3600, &code_at(10086), OK).prompts(1)],
+        )
         .args(&[gp])
         .rhost(h),
-        Scenario::new("grace: within grace but rate limit exceeded", "§3.6, §3.7", &last("\" RATE_LIMIT 1 30 299990\n"), vec![
-            Step::new(T0, GOOD, OK).prompts(0).unchanged(),
-        ])
+        Scenario::new(
+            "grace: within grace but rate limit exceeded",
+            "§3.6, §3.7",
+            &last("\" RATE_LIMIT 1 30 299990\n"),
+            vec![Step::new(T0, GOOD, OK).prompts(0).unchanged()],
+        )
         .args(&[gp])
         .rhost(h),
-        Scenario::new("grace: within grace with an invalid secret", "§1.3 step 8", format!("A\n\" LAST0 {h} 299000\n").as_bytes(), vec![
-            Step::new(T0, GOOD, OK).prompts(0).unchanged(),
-        ])
+        Scenario::new(
+            "grace: within grace with an invalid secret",
+            "§1.3 step 8",
+            format!("A\n\" LAST0 {h} 299000\n").as_bytes(),
+            vec![Step::new(T0, GOOD, OK).prompts(0).unchanged()],
+        )
         .args(&[gp])
         .rhost(h),
-        Scenario::new("grace: duplicate LAST0 hides the later line", "§3.7 (verified)", format!("{s}\n\" LAST0 10.9.9.9 299000\n\" LAST0 {h} 299000\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n").as_bytes(), vec![
-            Step::new(T0, GOOD, OK).prompts(1),
-        ])
+        Scenario::new(
+            "grace: duplicate LAST0 hides the later line",
+            "§3.7 (verified)",
+            &sf(&[
+                "\" LAST0 10.9.9.9 299000",
+                "\" LAST0 10.0.0.1 299000",
+                "\" TOTP_AUTH",
+                "\" DISALLOW_REUSE",
+            ]),
+            vec![Step::new(T0, GOOD, OK).prompts(1)],
+        )
         .args(&[gp])
         .rhost(h),
     ];
@@ -1999,20 +2051,34 @@ fn grace_period() -> Vec<Scenario> {
         .args(&[gp]),
     );
     v.push(
-        Scenario::new("grace: new slots go right after line 1", "§3.7 (reverse order)", &with("\" DISALLOW_REUSE\n"), vec![
-            Step::new(T0, GOOD, OK).with_rhost("a.example").prompts(1),
-            Step::new(T0 + 30, &code_at(10001), OK).with_rhost("b.example").prompts(1),
-            Step::new(T0 + 60, &code_at(10002), OK).with_rhost("c.example").prompts(1).file_after(
-                format!("{s}\n\" LAST2 c.example 300060\n\" LAST1 b.example 300030\n\" LAST0 a.example 300000\n\" TOTP_AUTH\n\" DISALLOW_REUSE 10000 10001 10002\n").as_bytes(),
-            ),
-        ])
+        Scenario::new(
+            "grace: new slots go right after line 1",
+            "§3.7 (reverse order)",
+            &with("\" DISALLOW_REUSE\n"),
+            vec![
+                Step::new(T0, GOOD, OK).with_rhost("a.example").prompts(1),
+                Step::new(T0 + 30, &code_at(10001), OK)
+                    .with_rhost("b.example")
+                    .prompts(1),
+                Step::new(T0 + 60, &code_at(10002), OK)
+                    .with_rhost("c.example")
+                    .prompts(1)
+                    .file_after(&sf(&[
+                        "\" LAST2 c.example 300060",
+                        "\" LAST1 b.example 300030",
+                        "\" LAST0 a.example 300000",
+                        "\" TOTP_AUTH",
+                        "\" DISALLOW_REUSE 10000 10001 10002",
+                    ])),
+            ],
+        )
         .args(&[gp]),
     );
     v.push(
         Scenario::new(
             "grace: malformed LAST slot is skipped",
             "§3.7 record",
-            format!("{s}\n\" LAST0 bad_host 100\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n").as_bytes(),
+            &sf(&["\" LAST0 bad_host 100", "\" TOTP_AUTH", "\" DISALLOW_REUSE"]),
             vec![
                 Step::new(T0, GOOD, OK)
                     .prompts(1)
@@ -2073,7 +2139,7 @@ fn grace_period() -> Vec<Scenario> {
         Scenario::new(
             "grace: future LAST without grace_period",
             "§3.7, §8 item 6; COMPATIBILITY.md #5",
-            format!("{s}\n\" LAST0 {h} 400000\n\" TOTP_AUTH\n").as_bytes(),
+            &sf(&["\" LAST0 10.0.0.1 400000", "\" TOTP_AUTH"]),
             vec![
                 Step::new(T0, WRONG, OK)
                     .prompts(0)
@@ -2089,18 +2155,21 @@ fn grace_period() -> Vec<Scenario> {
         Scenario::new(
             "grace: future LAST with grace_period",
             "§3.7; COMPATIBILITY.md #5",
-            format!("{s}\n\" LAST0 {h} 400000\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n").as_bytes(),
+            &sf(&[
+                "\" LAST0 10.0.0.1 400000",
+                "\" TOTP_AUTH",
+                "\" DISALLOW_REUSE",
+            ]),
             vec![
                 Step::new(T0, GOOD, OK)
                     .prompts(0)
                     .unchanged()
                     .ours_prompts(1)
-                    .ours_file(
-                        format!(
-                            "{s}\n\" LAST0 {h} 300000\n\" TOTP_AUTH\n\" DISALLOW_REUSE 10000\n"
-                        )
-                        .as_bytes(),
-                    )
+                    .ours_file(&sf(&[
+                        "\" LAST0 10.0.0.1 300000",
+                        "\" TOTP_AUTH",
+                        "\" DISALLOW_REUSE 10000",
+                    ]))
                     .ours_mode(0o400),
             ],
         )
@@ -2135,27 +2204,36 @@ fn grace_period() -> Vec<Scenario> {
         .differs(Difference::NoLastSlashKey),
     );
     v.push(
-        Scenario::new("grace: % in the rhost", "§7 item 7", &with("\" DISALLOW_REUSE\n"), vec![
-            Step::new(T0, GOOD, OK)
-                .prompts(1)
-                .file_contains(b"\" LAST0 fe80::1%eth0 300000\n"),
-            // 1.08 finds its own entry malformed: no grace, and a new slot each time.
-            Step::new(T0 + 30, &code_at(10001), OK)
-                .prompts(1)
-                .file_contains(b"\" LAST1 fe80::1%eth0 300030\n\" LAST0 fe80::1%eth0 300000\n")
-                .syslog("Malformed LAST0 line")
-                .ours_prompts(0)
-                .ours_file(
-                    format!("{s}\n\" LAST0 fe80::1%eth0 300000\n\" TOTP_AUTH\n\" DISALLOW_REUSE 10000\n").as_bytes(),
-                ),
-            Step::new(T0 + 3700, &code_at(10123), OK)
-                .prompts(1)
-                .file_contains(b"\" LAST2 fe80::1%eth0 303700\n")
-                .ours_prompts(1)
-                .ours_file(
-                    format!("{s}\n\" LAST0 fe80::1%eth0 303700\n\" TOTP_AUTH\n\" DISALLOW_REUSE 10123\n").as_bytes(),
-                ),
-        ])
+        Scenario::new(
+            "grace: % in the rhost",
+            "§7 item 7",
+            &with("\" DISALLOW_REUSE\n"),
+            vec![
+                Step::new(T0, GOOD, OK)
+                    .prompts(1)
+                    .file_contains(b"\" LAST0 fe80::1%eth0 300000\n"),
+                // 1.08 finds its own entry malformed: no grace, and a new slot each time.
+                Step::new(T0 + 30, &code_at(10001), OK)
+                    .prompts(1)
+                    .file_contains(b"\" LAST1 fe80::1%eth0 300030\n\" LAST0 fe80::1%eth0 300000\n")
+                    .syslog("Malformed LAST0 line")
+                    .ours_prompts(0)
+                    .ours_file(&sf(&[
+                        "\" LAST0 fe80::1%eth0 300000",
+                        "\" TOTP_AUTH",
+                        "\" DISALLOW_REUSE 10000",
+                    ])),
+                Step::new(T0 + 3700, &code_at(10123), OK)
+                    .prompts(1)
+                    .file_contains(b"\" LAST2 fe80::1%eth0 303700\n")
+                    .ours_prompts(1)
+                    .ours_file(&sf(&[
+                        "\" LAST0 fe80::1%eth0 303700",
+                        "\" TOTP_AUTH",
+                        "\" DISALLOW_REUSE 10123",
+                    ])),
+            ],
+        )
         .args(&[gp])
         .rhost("fe80::1%eth0")
         .differs(Difference::PercentInLastHost),
@@ -2174,18 +2252,32 @@ fn other_differences() -> Vec<Scenario> {
         .zip([ERR, ERR, OK])
         .map(|(i, r)| Step::new((12000 + i) * 30, &code_at(11000 + i as u64), r).prompts(1))
         .collect();
-    steps[2] = steps[2].clone().file_after(format!("{s}\n\" TIME_SKEW -1000\n\" RESETTING_TIME_SKEW \n\" TOTP_AUTH\n\" DISALLOW_REUSE\n").as_bytes()).ours_file(
-        format!("{s}\n\" TIME_SKEW -1000\n\" RESETTING_TIME_SKEW \n\" TOTP_AUTH\n\" DISALLOW_REUSE 11002\n").as_bytes(),
-    );
+    steps[2] = steps[2]
+        .clone()
+        .file_after(&sf(&[
+            "\" TIME_SKEW -1000",
+            "\" RESETTING_TIME_SKEW ",
+            "\" TOTP_AUTH",
+            "\" DISALLOW_REUSE",
+        ]))
+        .ours_file(&sf(&[
+            "\" TIME_SKEW -1000",
+            "\" RESETTING_TIME_SKEW ",
+            "\" TOTP_AUTH",
+            "\" DISALLOW_REUSE 11002",
+        ]));
     steps.push(
         // The replay: 1.08 accepts it (and only now records it), ours refuses it.
         Step::new(12002 * 30, &code_at(11002), OK)
             .prompts(1)
             .file_contains(b"\" DISALLOW_REUSE 11002\n")
             .ours_result(ERR)
-            .ours_file(
-                format!("{s}\n\" TIME_SKEW -1000\n\" RESETTING_TIME_SKEW \n\" TOTP_AUTH\n\" DISALLOW_REUSE 11002\n").as_bytes(),
-            ),
+            .ours_file(&sf(&[
+                "\" TIME_SKEW -1000",
+                "\" RESETTING_TIME_SKEW ",
+                "\" TOTP_AUTH",
+                "\" DISALLOW_REUSE 11002",
+            ])),
     );
     vec![
         Scenario::new(
@@ -2211,6 +2303,171 @@ fn other_differences() -> Vec<Scenario> {
     ]
 }
 
+/// More conversation and first-pass corners (§1.8-§1.10).
+fn conversation_corners() -> Vec<Scenario> {
+    use code::{AUTH_ERR as ERR, SUCCESS as OK};
+    let s = TEST_SECRET;
+    let scratch = format!("{s}\n\" TOTP_AUTH\n12345678\n");
+    vec![
+        mode_scenario(
+            1,
+            "password and scratch code",
+            "§1.10 step 1 (the 8-digit split)",
+            scratch.as_bytes(),
+            vec![
+                mode_step(1, T0, "12345678", OK)
+                    .prompts(1)
+                    .authtok_after(UPSTREAM_PW)
+                    .file_after(&with("")),
+            ],
+        ),
+        mode_scenario(
+            1,
+            "bare code, empty password forwarded",
+            "§1.10 step 1 (prefix may be empty)",
+            &fresh(),
+            vec![
+                Step::new(T0, GOOD, OK)
+                    .with_authtok(UPSTREAM_PW)
+                    .prompts(1)
+                    .authtok_after(""),
+            ],
+        ),
+        mode_scenario(
+            3,
+            "AUTHTOK with a scratch code",
+            "§1.9 passes 0 and 1",
+            scratch.as_bytes(),
+            vec![
+                mode_step(3, T0, "12345678", OK)
+                    .prompts(0)
+                    .authtok_after(UPSTREAM_PW)
+                    .file_after(&with("")),
+            ],
+        ),
+        Scenario::new(
+            "use_first_pass without AUTHTOK",
+            "§1.9 (verified: no prompt)",
+            &fresh(),
+            vec![Step::new(T0, GOOD, ERR).prompts(0)],
+        )
+        .preset(None)
+        .args(&["use_first_pass"]),
+        Scenario::new(
+            "try_first_pass without AUTHTOK",
+            "§1.9",
+            &fresh(),
+            vec![Step::new(T0, GOOD, OK).prompts(1)],
+        )
+        .preset(None)
+        .args(&["try_first_pass"]),
+        mode_scenario(
+            4,
+            "AUTHTOK tail matches a skewed code",
+            "§1.9 (verified: error without prompt)",
+            &fresh(),
+            vec![
+                Step::new(T0, GOOD, ERR)
+                    .with_authtok(&format!("pw{}", code_at(9000)))
+                    .prompts(0)
+                    .file_contains(b"\" RESETTING_TIME_SKEW 10000-1000\n"),
+            ],
+        )
+        .conv(ConvMode::Repeat),
+        mode_scenario(
+            4,
+            "dummy password from sshd",
+            "§1.9 step 1",
+            &fresh(),
+            vec![
+                Step::new(T0, GOOD, OK)
+                    .with_authtok("\x08INCORRECT")
+                    .prompts(1)
+                    .syslog("Dummy password supplied by PAM"),
+            ],
+        )
+        .conv(ConvMode::Repeat),
+        Scenario::new(
+            "prompted code with a newline",
+            "§1.9 step 3",
+            &fresh(),
+            vec![Step::new(T0, "050548\n", ERR).prompts(1)],
+        ),
+        Scenario::new(
+            "prompted code with a space",
+            "§1.9 step 3",
+            &fresh(),
+            vec![Step::new(T0, "050 548", ERR).prompts(1)],
+        ),
+        Scenario::new(
+            "conversation returns a NULL array",
+            "§1.8",
+            &fresh(),
+            vec![Step::new(T0, GOOD, ERR).prompts(2)],
+        )
+        .conv(ConvMode::NullArray),
+        Scenario::new(
+            "echo prompt refused by the conversation",
+            "§1.8 (second prompt after a failure)",
+            &fresh(),
+            vec![Step::new(T0, GOOD, ERR).prompts(2)],
+        )
+        .args(&["echo_verification_code"]),
+        Scenario::new(
+            "scripted conversation runs out of answers",
+            "§1.8",
+            &fresh(),
+            vec![Step::new(T0, "", ERR).no_answers().prompts(2)],
+        )
+        .conv(ConvMode::Script),
+        Scenario::new(
+            "debug argument",
+            "§1.2, §4.2 debug lines",
+            &fresh(),
+            vec![
+                Step::new(T0, GOOD, OK)
+                    .prompts(1)
+                    .syslog("debug: start of google_authenticator for")
+                    .ours_syslog("debug: end of google_authenticator for"),
+            ],
+        )
+        .args(&["debug"]),
+        Scenario::new(
+            "WINDOW_SIZE 2 is asymmetric",
+            "§3.2 (w=2: 0 and +1)",
+            &with("\" WINDOW_SIZE 2\n"),
+            vec![
+                Step::new(T0, &code_at(9999), ERR).prompts(1),
+                Step::new(T0, &code_at(10001), OK).prompts(1),
+            ],
+        ),
+        Scenario::new(
+            "WINDOW_SIZE 17",
+            "§3.2 (w=17: -8..+8)",
+            &with("\" WINDOW_SIZE 17\n\" DISALLOW_REUSE\n"),
+            vec![
+                Step::new(T0, &code_at(9992), OK).prompts(1),
+                Step::new(T0, &code_at(10008), OK)
+                    .prompts(1)
+                    .file_contains(b"\" DISALLOW_REUSE 9992 10008\n"),
+                Step::new(T0, &code_at(10009), ERR).prompts(1),
+            ],
+        ),
+        Scenario::new(
+            "file larger than 64 KiB",
+            "§1.6 item 6",
+            &[with(""), vec![b'#'; 65_536]].concat(),
+            vec![Step::new(T0, GOOD, ERR).prompts(1).unchanged()],
+        ),
+        Scenario::new(
+            "file of exactly 64 KiB",
+            "§1.6 item 6",
+            &[with(""), vec![b'#'; 65_536 - with("").len()]].concat(),
+            vec![Step::new(T0, GOOD, OK).prompts(1).unchanged()],
+        ),
+    ]
+}
+
 /// The scenario table.
 pub fn scenarios() -> Vec<Scenario> {
     let mut v = conversation_modes();
@@ -2219,6 +2476,7 @@ pub fn scenarios() -> Vec<Scenario> {
     v.extend(module_arguments());
     v.extend(grace_period());
     v.extend(other_differences());
+    v.extend(conversation_corners());
     v
 }
 
