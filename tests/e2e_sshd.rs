@@ -173,7 +173,6 @@ fn disallow_reuse_refuses_the_same_code_on_a_second_connection() {
         &user,
         Some(&secret_file(&["\" DISALLOW_REUSE"], &[])),
     );
-    let start = std::time::Instant::now();
     let o = server.ssh(
         &user.name,
         "publickey,keyboard-interactive",
@@ -183,9 +182,19 @@ fn disallow_reuse_refuses_the_same_code_on_a_second_connection() {
     server.assert_logged_in(&o, "first use of the code");
     let code = o.prompts[0].sent.clone();
     let file = std::fs::read_to_string(user.secret_path()).unwrap_or_default();
-    if !file.lines().any(|l| l.starts_with("\" DISALLOW_REUSE ")) {
+    let step: Option<u64> = file
+        .lines()
+        .find_map(|l| l.strip_prefix("\" DISALLOW_REUSE "))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok());
+    let Some(step) = step else {
         server.fail(
             &format!("the used time step should be recorded in the file:\n{file}"),
+            &o,
+        );
+    };
+    if support::totp_code(support::TEST_SECRET, step * 30) != code {
+        server.fail(
+            &format!("the recorded step {step} is not the one of code {code}:\n{file}"),
             &o,
         );
     }
@@ -195,11 +204,12 @@ fn disallow_reuse_refuses_the_same_code_on_a_second_connection() {
         true,
         &code_answers(Answer::Text(code.clone())),
     );
-    // Within 30 s the code is still inside the window, so only DISALLOW_REUSE refuses it.
+    // While the code's step is at most one step old it is inside the default window
+    // (3 steps), so only DISALLOW_REUSE can refuse it.
     assert!(
-        start.elapsed().as_secs() < 30,
-        "the two logins took too long to prove reuse ({:?})",
-        start.elapsed()
+        system::now() / 30 <= step + 1,
+        "the second login came too late to prove reuse (step {step}, now {})",
+        system::now() / 30
     );
     server.assert_refused(&o, &format!("second use of code {code}"));
 }

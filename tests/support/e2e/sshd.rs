@@ -258,10 +258,28 @@ impl Sshd {
     }
 }
 
+/// The number of processes whose parent is `pid`.
+fn children_of(pid: i32) -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|stat| {
+            // The fields after the parenthesised command: state, ppid, ...
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok())
+                == Some(pid)
+        })
+        .count()
+}
+
 /// Stops a process group this file started (SIGTERM, then SIGKILL after 5 s), by PID.
 fn stop_group(child: &mut Child) {
     if let Ok(None) = child.try_wait() {
         let pid = child.id() as i32;
+        // Let the listener reap its per-connection children first, so none is left to init.
+        wait_until(Duration::from_secs(5), || children_of(pid) == 0);
         // SAFETY: kill(2) on the process group led by the sshd started here.
         unsafe { libc::kill(-pid, libc::SIGTERM) };
         let gone = wait_until(Duration::from_secs(5), || {
