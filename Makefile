@@ -2,6 +2,7 @@
 #
 #   make demo      build, enrol a throwaway secret, authenticate through the real libpam
 #   make test      everything CI runs (installs the Debian packages it needs when root)
+#   make e2e       only the end-to-end tests (real sshd, pamtester, /etc/pam.d; as root)
 #   make install   install the module next to pam_unix.so, the command and the man pages
 #   make deb       build a Debian package (target/debian/*.deb) and check its contents
 
@@ -15,9 +16,11 @@ MODULE     := target/release/libpam_google_authenticator.so
 COMMAND    := target/release/google-authenticator
 
 # Debian packages the build and the tests need.
-APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool
+# openssh-server: its service is not started by the tests (they run a private sshd).
+APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool \
+                openssh-server openssh-client python3 python3-pexpect
 
-.PHONY: all build deps demo test check unit root-tier fuzz-smoke install uninstall deb clean
+.PHONY: all build deps demo test check unit root-tier e2e fuzz-smoke install uninstall deb clean
 
 all: build
 
@@ -67,6 +70,17 @@ root-tier:
 	  ! grep -q '^error\|FAILED\|test result: FAILED' $(LOGS)/root-tier.log || exit 1; \
 	else \
 	  echo "NOTE: the root tier (privilege switching, /etc/pam.d services) needs root; run 'sudo make root-tier'."; \
+	fi
+
+## The end-to-end tests alone: the pam.d/ recipes behind a private sshd on 127.0.0.1 and
+## through pamtester, with throwaway users (see tests/e2e_*.rs). root-tier already runs
+## them with the other ignored tests, so `make test` does not run them twice.
+E2E_TESTS := --test e2e_sshd --test e2e_pamtester --test e2e_rollout
+e2e: deps
+	@if [ "$$(id -u)" = 0 ]; then \
+	  $(CARGO) test $(E2E_TESTS) -- --ignored; \
+	else \
+	  echo "NOTE: the end-to-end tests (users, /etc/pam.d, sshd) need root; run 'sudo make e2e'."; \
 	fi
 
 ## Runs every fuzz target briefly (cargo-fuzz on the stable toolchain, with AddressSanitizer).
