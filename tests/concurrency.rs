@@ -550,6 +550,10 @@ fn rate_limit_admits_exactly_its_attempts() {
 #[test]
 fn upstream_races_are_recorded() {
     let _serial = serial();
+    eprintln!(
+        "\n(eagain: logins whose write was refused by upstream's inode/size/mtime guard, \
+         which fails the login with EAGAIN even when the code was accepted)"
+    );
     let module = reference_module();
     let launch = processes(module, PROCESSES);
 
