@@ -513,6 +513,15 @@ fn rate_limit_admits_exactly_its_attempts() {
             );
             p.eq("other results", tally.others.clone(), Vec::new());
             p.eq("broken runs", tally.broken, 0);
+            let limited = outs
+                .iter()
+                .filter(|o| o.syslog_contains("Too many concurrent login attempts"))
+                .count();
+            p.eq(
+                "refusals logged as rate-limited",
+                limited,
+                RATE_LIMIT_ATTEMPTS - 3,
+            );
             for o in &outs {
                 if o.prompts.is_empty() && o.result != code::AUTH_ERR {
                     p.0.push(format!(
