@@ -285,7 +285,7 @@ type Launched = (Tally, Vec<Outcome>);
 type Launch = dyn Fn(&Secret, &[String]) -> Launched;
 
 // ---------------------------------------------------------------------------------------
-// Scenario bodies (shared by processes, threads and upstream)
+// Scenario bodies (shared by the process and thread launchers)
 // ---------------------------------------------------------------------------------------
 
 /// `n` logins with the same DISALLOW_REUSE TOTP code: exactly one may succeed.
