@@ -1114,5 +1114,168 @@ impl PamRun {
             outcomes[0].transcript()
         );
         (outcomes.remove(0), took)
+
+// PAM inside the calling process
+// ---------------------------------------------------------------------------------------
+
+/// Calls libpam from the calling process instead of through the driver: for the benchmark,
+/// and for threads of one process that each type their own answer. No libfaketime here, so
+/// modules see the real clock, and syslog is not captured.
+pub mod in_process {
+    use std::ffi::{CString, c_char, c_int, c_void};
+
+    use super::{Stack, current_user};
+
+    #[repr(C)]
+    struct PamMessage {
+        msg_style: c_int,
+        msg: *const c_char,
+    }
+
+    #[repr(C)]
+    struct PamResponse {
+        resp: *mut c_char,
+        resp_retcode: c_int,
+    }
+
+    type ConvFn = unsafe extern "C" fn(
+        c_int,
+        *mut *const PamMessage,
+        *mut *mut PamResponse,
+        *mut c_void,
+    ) -> c_int;
+
+    #[repr(C)]
+    struct PamConv {
+        conv: Option<ConvFn>,
+        appdata_ptr: *mut c_void,
+    }
+
+    #[link(name = "pam")]
+    unsafe extern "C" {
+        fn pam_start_confdir(
+            service: *const c_char,
+            user: *const c_char,
+            conv: *const PamConv,
+            confdir: *const c_char,
+            pamh: *mut *mut c_void,
+        ) -> c_int;
+        fn pam_authenticate(pamh: *mut c_void, flags: c_int) -> c_int;
+        fn pam_end(pamh: *mut c_void, status: c_int) -> c_int;
+    }
+
+    const PAM_PROMPT_ECHO_OFF: c_int = 1;
+    const PAM_PROMPT_ECHO_ON: c_int = 2;
+    const PAM_BUF_ERR: c_int = 5;
+    const PAM_CONV_ERR: c_int = 19;
+
+    /// What the user types (the same answer to every prompt), and how often they were asked.
+    struct Typist {
+        answer: CString,
+        prompts: usize,
+    }
+
+    unsafe extern "C" fn conversation(
+        num_msg: c_int,
+        msg: *mut *const PamMessage,
+        resp: *mut *mut PamResponse,
+        appdata_ptr: *mut c_void,
+    ) -> c_int {
+        let n = usize::try_from(num_msg).unwrap_or(0);
+        if n == 0 || msg.is_null() || resp.is_null() {
+            return PAM_CONV_ERR;
+        }
+        // SAFETY: `appdata_ptr` is the `Typist` of `Service::authenticate`, alive for the whole
+        // transaction and used only by the thread that runs it.
+        let typist = unsafe { &mut *appdata_ptr.cast::<Typist>() };
+        // SAFETY: libpam frees the array and every `resp` with free(), so they come from
+        // calloc and strdup.
+        let out =
+            unsafe { libc::calloc(n, std::mem::size_of::<PamResponse>()) }.cast::<PamResponse>();
+        if out.is_null() {
+            return PAM_BUF_ERR;
+        }
+        for i in 0..n {
+            // SAFETY: Linux-PAM passes an array of `num_msg` valid message pointers.
+            let style = unsafe { (**msg.add(i)).msg_style };
+            if style == PAM_PROMPT_ECHO_OFF || style == PAM_PROMPT_ECHO_ON {
+                typist.prompts += 1;
+                // SAFETY: `i < n`, inside the calloc'ed array; strdup copies a valid C string.
+                unsafe { (*out.add(i)).resp = libc::strdup(typist.answer.as_ptr()) };
+            }
+        }
+        // SAFETY: `resp` is libpam's valid out-pointer.
+        unsafe { *resp = out };
+        0
+    }
+
+    /// What one `pam_authenticate` returned.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Attempt {
+        pub result: i32,
+        pub prompts: usize,
+    }
+
+    /// A PAM service (a `pam.d` directory in a temp dir) for the current user.
+    pub struct Service {
+        _dir: tempfile::TempDir,
+        confdir: CString,
+        user: CString,
+    }
+
+    /// The service name used for [`Service`].
+    const SERVICE: &std::ffi::CStr = c"ga-test";
+
+    impl Service {
+        /// Writes `stack` as the service file.
+        pub fn new(stack: &Stack) -> Self {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let confdir = dir.path().join("pam.d");
+            std::fs::create_dir(&confdir).expect("mkdir pam.d");
+            std::fs::write(confdir.join("ga-test"), stack.text()).expect("write service");
+            std::fs::write(confdir.join("other"), "auth required pam_deny.so\n")
+                .expect("write other");
+            let confdir = CString::new(confdir.into_os_string().into_encoded_bytes())
+                .expect("no NUL in a temp path");
+            let user = CString::new(current_user().0).expect("no NUL in a user name");
+            Self {
+                _dir: dir,
+                confdir,
+                user,
+            }
+        }
+
+        /// One pam_start / pam_authenticate / pam_end, answering every prompt with `answer`.
+        /// Safe to call from many threads at once.
+        pub fn authenticate(&self, answer: &str) -> Attempt {
+            let mut typist = Box::new(Typist {
+                answer: CString::new(answer).expect("no NUL in an answer"),
+                prompts: 0,
+            });
+            let conv = PamConv {
+                conv: Some(conversation),
+                appdata_ptr: std::ptr::from_mut::<Typist>(&mut typist).cast(),
+            };
+            let mut pamh: *mut c_void = std::ptr::null_mut();
+            // SAFETY: valid C strings; `conv` and `typist` outlive the handle (pam_end below).
+            let rc = unsafe {
+                pam_start_confdir(
+                    SERVICE.as_ptr(),
+                    self.user.as_ptr(),
+                    &raw const conv,
+                    self.confdir.as_ptr(),
+                    &raw mut pamh,
+                )
+            };
+            assert!(rc == 0 && !pamh.is_null(), "pam_start_confdir failed: {rc}");
+            // SAFETY: `pamh` is the live handle from pam_start_confdir.
+            let result = unsafe { pam_authenticate(pamh, 0) };
+            // SAFETY: `pamh` is live and not used after this call.
+            unsafe { pam_end(pamh, result) };
+            Attempt {
+                result,
+                prompts: typist.prompts,
+            }
+        }
     }
 }
