@@ -17,15 +17,16 @@
 //! Everything runs with the calling thread's filesystem ids: callers who write for another
 //! user switch to that user first (see [`crate::os::fsid`]), so the file belongs to them.
 
-use std::ffi::{CString, OsString};
-use std::fs::{File, OpenOptions, Permissions};
-use std::io::{self, Write};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
 use std::time::Duration;
 
-use crate::os::store::{Durability, LockError, OpenedFile, REWRITTEN_MODE, WriteError, WriteStep};
+use crate::os::store::{
+    Durability, LockError, OpenedFile, WriteError, WriteStep, create_temp, fill_and_close, sync_dir,
+};
 
 /// How long [`install`] waits for a login that holds the lock on the existing file.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -171,74 +172,6 @@ fn create_new(path: &Path, contents: &[u8]) -> Result<Option<Durability>, Instal
     }
 }
 
-/// How often a temporary name is drawn again when it already exists.
-const TEMP_ATTEMPTS: usize = 10;
-
-/// The characters of the temporary file's random suffix.
-const TEMP_ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-/// Creates a new, empty `<path>~XXXXXX`; on failure gives the error and the last name tried.
-fn create_temp(path: &Path) -> Result<(PathBuf, File), (io::Error, Option<PathBuf>)> {
-    let mut last = None;
-    for _ in 0..TEMP_ATTEMPTS {
-        let suffix = random_suffix().map_err(|e| (e, last.clone()))?;
-        let mut name = OsString::from(path.as_os_str()).into_vec();
-        name.push(b'~');
-        name.extend_from_slice(&suffix);
-        let temp = PathBuf::from(OsString::from_vec(name));
-        // O_CREAT | O_EXCL also refuses a symlink at the name; std adds O_CLOEXEC.
-        let opened = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(REWRITTEN_MODE)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY)
-            .open(&temp);
-        match opened {
-            Ok(file) => return Ok((temp, file)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(temp),
-            Err(e) => return Err((e, Some(temp))),
-        }
-    }
-    Err((io::Error::from_raw_os_error(libc::EEXIST), last))
-}
-
-/// Six characters from `[A-Za-z0-9]`, uniformly drawn.
-fn random_suffix() -> io::Result<[u8; 6]> {
-    let mut out = [0u8; 6];
-    let mut filled = 0;
-    let mut pool = [0u8; 16];
-    while filled < out.len() {
-        crate::os::random::fill(&mut pool)?;
-        // 248 = 4 * 62: rejecting the bytes above it keeps every character equally likely.
-        for &b in pool.iter().filter(|&&b| b < 248) {
-            if filled == out.len() {
-                break;
-            }
-            out[filled] = TEMP_ALPHABET[usize::from(b % 62)];
-            filled += 1;
-        }
-    }
-    Ok(out)
-}
-
-/// Sets the exact mode, writes `contents`, syncs and closes, checking every step.
-fn fill_and_close(mut file: File, contents: &[u8]) -> Result<(), (WriteStep, io::Error)> {
-    // open() applied the umask; fchmod makes the mode exact without touching the umask.
-    file.set_permissions(Permissions::from_mode(REWRITTEN_MODE))
-        .map_err(|e| (WriteStep::CreateTemp, e))?;
-    file.write_all(contents)
-        .map_err(|e| (WriteStep::Write, e))?;
-    file.sync_all().map_err(|e| (WriteStep::Fsync, e))?;
-    // Closing reports errors that dropping would hide (NFS reports some write errors here).
-    let fd = std::os::fd::IntoRawFd::into_raw_fd(file);
-    // SAFETY: `fd` was just released from the `File`, so it is open and owned by nobody else;
-    // it is closed exactly once, here (Linux releases it even when close fails).
-    if unsafe { libc::close(fd) } != 0 {
-        return Err((WriteStep::Close, io::Error::last_os_error()));
-    }
-    Ok(())
-}
-
 /// Renames `from` to `to` unless `to` exists (then `AlreadyExists`). File systems without
 /// `RENAME_NOREPLACE` get a check followed by a plain rename.
 fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
@@ -266,36 +199,6 @@ fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
         Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::rename(from, to),
         Err(e) => Err(e),
-    }
-}
-
-/// Syncs the directory holding `path`, so the rename survives a crash.
-fn sync_dir(path: &Path) -> Result<Durability, WriteError> {
-    let fail = |error| WriteError {
-        step: WriteStep::SyncDir,
-        error,
-        temp: None,
-        unlink_error: None,
-    };
-    let parent = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let dir = match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY)
-        .open(parent)
-    {
-        Ok(dir) => dir,
-        Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
-            return Ok(Durability::DirectoryNotSynced(e));
-        }
-        Err(e) => return Err(fail(e)),
-    };
-    match dir.sync_all() {
-        Ok(()) => Ok(Durability::Synced),
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(Durability::DirectoryNotSynced(e)),
-        Err(e) => Err(fail(e)),
     }
 }
 

@@ -459,7 +459,10 @@ impl LockedFile {
 }
 
 /// Sets the new file's mode, writes `contents`, syncs and closes it, checking every step.
-fn fill_and_close(mut file: File, contents: &[u8]) -> Result<(), (WriteStep, io::Error)> {
+pub(super) fn fill_and_close(
+    mut file: File,
+    contents: &[u8],
+) -> Result<(), (WriteStep, io::Error)> {
     // The mode given to open() was reduced by the umask; fchmod makes it exact without
     // touching the process-wide umask.
     file.set_permissions(Permissions::from_mode(REWRITTEN_MODE))
@@ -488,7 +491,7 @@ fn close(file: File) -> io::Result<()> {
 /// Creates a new, empty `<path>~XXXXXX`, retrying with another suffix if the name is taken.
 ///
 /// On failure, gives the error and the last name tried.
-fn create_temp(path: &Path) -> Result<(PathBuf, File), (io::Error, Option<PathBuf>)> {
+pub(super) fn create_temp(path: &Path) -> Result<(PathBuf, File), (io::Error, Option<PathBuf>)> {
     let mut last = None;
     for _ in 0..TEMP_ATTEMPTS {
         let suffix = random_suffix().map_err(|e| (e, last.clone()))?;
@@ -541,7 +544,7 @@ fn parent_dir(path: &Path) -> &Path {
 }
 
 /// Syncs the directory holding `path`, so the rename survives a crash.
-fn sync_dir(path: &Path) -> Result<Durability, WriteError> {
+pub(super) fn sync_dir(path: &Path) -> Result<Durability, WriteError> {
     let fail = |error| WriteError {
         step: WriteStep::SyncDir,
         error,
