@@ -11,128 +11,23 @@
 //! 3. an emergency scratch code is accepted once, and refused the second time;
 //! 4. a wrong code is refused.
 
-use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::ffi::{CStr, CString};
 use std::path::PathBuf;
 use std::process::Command;
-use std::ptr;
 
 use pam_google_authenticator::core::base32;
 use pam_google_authenticator::core::otp::OtpKey;
 use pam_google_authenticator::os::{clock, user};
 
-const PAM_SUCCESS: c_int = 0;
-const PAM_PROMPT_ECHO_OFF: c_int = 1;
-const PAM_PROMPT_ECHO_ON: c_int = 2;
-
-#[repr(C)]
-struct PamMessage {
-    msg_style: c_int,
-    msg: *const c_char,
-}
-
-#[repr(C)]
-struct PamResponse {
-    resp: *mut c_char,
-    resp_retcode: c_int,
-}
-
-#[repr(C)]
-struct PamConv {
-    conv: extern "C" fn(c_int, *mut *const PamMessage, *mut *mut PamResponse, *mut c_void) -> c_int,
-    appdata_ptr: *mut c_void,
-}
-
-#[link(name = "pam")]
-unsafe extern "C" {
-    fn pam_start_confdir(
-        service: *const c_char,
-        user: *const c_char,
-        conv: *const PamConv,
-        confdir: *const c_char,
-        pamh: *mut *mut c_void,
-    ) -> c_int;
-    fn pam_authenticate(pamh: *mut c_void, flags: c_int) -> c_int;
-    fn pam_end(pamh: *mut c_void, status: c_int) -> c_int;
-    fn pam_strerror(pamh: *mut c_void, errnum: c_int) -> *const c_char;
-}
-
-/// What the "user" types: one answer for every prompt, and the prompts seen.
-struct Typist {
-    answer: CString,
-    prompts: Vec<String>,
-}
-
-extern "C" fn conversation(
-    n: c_int,
-    msgs: *mut *const PamMessage,
-    resp: *mut *mut PamResponse,
-    data: *mut c_void,
-) -> c_int {
-    let Ok(n) = usize::try_from(n) else {
-        return 19; // PAM_CONV_ERR
-    };
-    // SAFETY: `data` is the `Typist` passed to pam_start_confdir below, alive for the whole
-    // PAM transaction and used by one thread.
-    let typist = unsafe { &mut *data.cast::<Typist>() };
-    // SAFETY: libpam frees the array and each `resp` with free(), so they come from calloc
-    // and strdup.
-    let out = unsafe { libc::calloc(n, std::mem::size_of::<PamResponse>()) }.cast::<PamResponse>();
-    if out.is_null() {
-        return 5; // PAM_BUF_ERR
-    }
-    for i in 0..n {
-        // SAFETY: libpam passes `n` valid message pointers (Linux-PAM's array-of-pointers
-        // layout).
-        let m = unsafe { &**msgs.add(i) };
-        // SAFETY: each message text is a NUL-terminated string owned by the module.
-        let text = unsafe { CStr::from_ptr(m.msg) }
-            .to_string_lossy()
-            .into_owned();
-        if m.msg_style == PAM_PROMPT_ECHO_OFF || m.msg_style == PAM_PROMPT_ECHO_ON {
-            typist.prompts.push(text);
-            // SAFETY: `out` has `n` zeroed entries; strdup copies the answer for libpam.
-            unsafe { (*out.add(i)).resp = libc::strdup(typist.answer.as_ptr()) };
-        }
-    }
-    // SAFETY: `resp` is libpam's out pointer.
-    unsafe { *resp = out };
-    PAM_SUCCESS
-}
+#[path = "../tests/support/pam_client.rs"]
+mod pam_client;
 
 /// Runs one `pam_authenticate` for `user` with `answer` typed at the prompt.
 fn login(confdir: &CStr, user: &CStr, answer: &str) -> (String, Vec<String>) {
-    let mut typist = Typist {
-        answer: CString::new(answer).unwrap_or_default(),
-        prompts: Vec::new(),
-    };
-    let conv = PamConv {
-        conv: conversation,
-        appdata_ptr: (&raw mut typist).cast(),
-    };
-    let mut pamh: *mut c_void = ptr::null_mut();
-    // SAFETY: all strings are NUL-terminated and outlive the transaction; `conv` and
-    // `typist` live until pam_end below.
-    let rc = unsafe {
-        pam_start_confdir(
-            c"demo".as_ptr(),
-            user.as_ptr(),
-            &conv,
-            confdir.as_ptr(),
-            &mut pamh,
-        )
-    };
-    if rc != PAM_SUCCESS {
-        return (format!("pam_start_confdir failed ({rc})"), Vec::new());
+    match pam_client::authenticate_once(confdir, c"demo", user, answer) {
+        Some(l) => (l.message, l.prompts),
+        None => ("pam_start_confdir failed".to_string(), Vec::new()),
     }
-    // SAFETY: `pamh` is the live handle from pam_start_confdir.
-    let rc = unsafe { pam_authenticate(pamh, 0) };
-    // SAFETY: pam_strerror returns a static string; copied before pam_end.
-    let text = unsafe { CStr::from_ptr(pam_strerror(pamh, rc)) }
-        .to_string_lossy()
-        .into_owned();
-    // SAFETY: ends the transaction started above; `pamh` is not used afterwards.
-    unsafe { pam_end(pamh, rc) };
-    (text, typist.prompts)
 }
 
 fn main() {

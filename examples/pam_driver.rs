@@ -66,80 +66,14 @@
 //! Exit status: 0 when the driver itself worked (whatever PAM returned), 2 on a usage error
 //! or a failing `pam_start`.
 
-use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::ffi::{CStr, CString, c_int, c_void};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::sync::{Arc, Barrier, Mutex};
 
-#[repr(C)]
-struct PamHandle {
-    _private: [u8; 0],
-}
-
-#[repr(C)]
-struct PamMessage {
-    msg_style: c_int,
-    msg: *const c_char,
-}
-
-#[repr(C)]
-struct PamResponse {
-    resp: *mut c_char,
-    resp_retcode: c_int,
-}
-
-type ConvFn = unsafe extern "C" fn(
-    c_int,
-    *mut *const PamMessage,
-    *mut *mut PamResponse,
-    *mut c_void,
-) -> c_int;
-
-#[repr(C)]
-struct PamConv {
-    conv: Option<ConvFn>,
-    appdata_ptr: *mut c_void,
-}
-
-#[link(name = "pam")]
-unsafe extern "C" {
-    fn pam_start(
-        service: *const c_char,
-        user: *const c_char,
-        conv: *const PamConv,
-        pamh: *mut *mut PamHandle,
-    ) -> c_int;
-    fn pam_start_confdir(
-        service: *const c_char,
-        user: *const c_char,
-        conv: *const PamConv,
-        confdir: *const c_char,
-        pamh: *mut *mut PamHandle,
-    ) -> c_int;
-    fn pam_end(pamh: *mut PamHandle, status: c_int) -> c_int;
-    fn pam_authenticate(pamh: *mut PamHandle, flags: c_int) -> c_int;
-    fn pam_acct_mgmt(pamh: *mut PamHandle, flags: c_int) -> c_int;
-    fn pam_setcred(pamh: *mut PamHandle, flags: c_int) -> c_int;
-    fn pam_open_session(pamh: *mut PamHandle, flags: c_int) -> c_int;
-    fn pam_close_session(pamh: *mut PamHandle, flags: c_int) -> c_int;
-    fn pam_chauthtok(pamh: *mut PamHandle, flags: c_int) -> c_int;
-    fn pam_set_item(pamh: *mut PamHandle, item_type: c_int, item: *const c_void) -> c_int;
-    fn pam_get_item(pamh: *const PamHandle, item_type: c_int, item: *mut *const c_void) -> c_int;
-    fn pam_getenv(pamh: *mut PamHandle, name: *const c_char) -> *const c_char;
-}
-
-const PAM_SUCCESS: c_int = 0;
-const PAM_CONV_ERR: c_int = 19;
-const PAM_BUF_ERR: c_int = 5;
-const PAM_PROMPT_ECHO_OFF: c_int = 1;
-const PAM_PROMPT_ECHO_ON: c_int = 2;
-const PAM_ERROR_MSG: c_int = 3;
-const PAM_TEXT_INFO: c_int = 4;
-const PAM_TTY: c_int = 3;
-const PAM_RHOST: c_int = 4;
-const PAM_AUTHTOK: c_int = 6;
-const PAM_RUSER: c_int = 8;
-const PAM_ESTABLISH_CRED: c_int = 0x0002;
+#[path = "../tests/support/pam_client.rs"]
+mod pam_client;
+use pam_client::*;
 
 /// Linux-PAM return codes by number (`_pam_types.h`), independent of `pam_strerror`.
 const PAM_NAMES: [&str; 32] = [

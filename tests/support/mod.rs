@@ -1124,93 +1124,13 @@ impl PamRun {
 /// Calls libpam from the calling process instead of through the driver: for the benchmark,
 /// and for threads of one process that each type their own answer. No libfaketime here, so
 /// modules see the real clock, and syslog is not captured.
+pub mod pam_client;
+
 pub mod in_process {
-    use std::ffi::{CString, c_char, c_int, c_void};
+    use std::ffi::CString;
 
+    use super::pam_client::authenticate_once;
     use super::{Stack, current_user};
-
-    #[repr(C)]
-    struct PamMessage {
-        msg_style: c_int,
-        msg: *const c_char,
-    }
-
-    #[repr(C)]
-    struct PamResponse {
-        resp: *mut c_char,
-        resp_retcode: c_int,
-    }
-
-    type ConvFn = unsafe extern "C" fn(
-        c_int,
-        *mut *const PamMessage,
-        *mut *mut PamResponse,
-        *mut c_void,
-    ) -> c_int;
-
-    #[repr(C)]
-    struct PamConv {
-        conv: Option<ConvFn>,
-        appdata_ptr: *mut c_void,
-    }
-
-    #[link(name = "pam")]
-    unsafe extern "C" {
-        fn pam_start_confdir(
-            service: *const c_char,
-            user: *const c_char,
-            conv: *const PamConv,
-            confdir: *const c_char,
-            pamh: *mut *mut c_void,
-        ) -> c_int;
-        fn pam_authenticate(pamh: *mut c_void, flags: c_int) -> c_int;
-        fn pam_end(pamh: *mut c_void, status: c_int) -> c_int;
-    }
-
-    const PAM_PROMPT_ECHO_OFF: c_int = 1;
-    const PAM_PROMPT_ECHO_ON: c_int = 2;
-    const PAM_BUF_ERR: c_int = 5;
-    const PAM_CONV_ERR: c_int = 19;
-
-    /// What the user types (the same answer to every prompt), and how often they were asked.
-    struct Typist {
-        answer: CString,
-        prompts: usize,
-    }
-
-    unsafe extern "C" fn conversation(
-        num_msg: c_int,
-        msg: *mut *const PamMessage,
-        resp: *mut *mut PamResponse,
-        appdata_ptr: *mut c_void,
-    ) -> c_int {
-        let n = usize::try_from(num_msg).unwrap_or(0);
-        if n == 0 || msg.is_null() || resp.is_null() {
-            return PAM_CONV_ERR;
-        }
-        // SAFETY: `appdata_ptr` is the `Typist` of `Service::authenticate`, alive for the whole
-        // transaction and used only by the thread that runs it.
-        let typist = unsafe { &mut *appdata_ptr.cast::<Typist>() };
-        // SAFETY: libpam frees the array and every `resp` with free(), so they come from
-        // calloc and strdup.
-        let out =
-            unsafe { libc::calloc(n, std::mem::size_of::<PamResponse>()) }.cast::<PamResponse>();
-        if out.is_null() {
-            return PAM_BUF_ERR;
-        }
-        for i in 0..n {
-            // SAFETY: Linux-PAM passes an array of `num_msg` valid message pointers.
-            let style = unsafe { (**msg.add(i)).msg_style };
-            if style == PAM_PROMPT_ECHO_OFF || style == PAM_PROMPT_ECHO_ON {
-                typist.prompts += 1;
-                // SAFETY: `i < n`, inside the calloc'ed array; strdup copies a valid C string.
-                unsafe { (*out.add(i)).resp = libc::strdup(typist.answer.as_ptr()) };
-            }
-        }
-        // SAFETY: `resp` is libpam's valid out-pointer.
-        unsafe { *resp = out };
-        0
-    }
 
     /// What one `pam_authenticate` returned.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1251,33 +1171,11 @@ pub mod in_process {
         /// One pam_start / pam_authenticate / pam_end, answering every prompt with `answer`.
         /// Safe to call from many threads at once.
         pub fn authenticate(&self, answer: &str) -> Attempt {
-            let mut typist = Box::new(Typist {
-                answer: CString::new(answer).expect("no NUL in an answer"),
-                prompts: 0,
-            });
-            let conv = PamConv {
-                conv: Some(conversation),
-                appdata_ptr: std::ptr::from_mut::<Typist>(&mut typist).cast(),
-            };
-            let mut pamh: *mut c_void = std::ptr::null_mut();
-            // SAFETY: valid C strings; `conv` and `typist` outlive the handle (pam_end below).
-            let rc = unsafe {
-                pam_start_confdir(
-                    SERVICE.as_ptr(),
-                    self.user.as_ptr(),
-                    &raw const conv,
-                    self.confdir.as_ptr(),
-                    &raw mut pamh,
-                )
-            };
-            assert!(rc == 0 && !pamh.is_null(), "pam_start_confdir failed: {rc}");
-            // SAFETY: `pamh` is the live handle from pam_start_confdir.
-            let result = unsafe { pam_authenticate(pamh, 0) };
-            // SAFETY: `pamh` is live and not used after this call.
-            unsafe { pam_end(pamh, result) };
+            let login = authenticate_once(&self.confdir, SERVICE, &self.user, answer)
+                .expect("pam_start_confdir failed");
             Attempt {
-                result,
-                prompts: typist.prompts,
+                result: login.result,
+                prompts: login.prompts.len(),
             }
         }
     }
