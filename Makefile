@@ -15,7 +15,9 @@ MODULE     := target/release/libpam_google_authenticator.so
 COMMAND    := target/release/google-authenticator
 
 # Debian packages the build and the tests need.
-APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool
+# python3-venv and nodejs (with npm): JupyterHub and its proxy for the end-to-end tests.
+APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool \
+                python3-venv nodejs
 
 .PHONY: all build deps e2e-deps demo test check unit root-tier fuzz-smoke install uninstall deb clean
 
@@ -57,6 +59,7 @@ e2e-deps:
 	fi
 	@chp=$(E2E)/chp; stamp=$$chp/.pinned-$(CHP_VERSION); \
 	if [ ! -e $$stamp ]; then \
+	  command -v npm >/dev/null || { echo "npm (Node.js 18 or newer) is needed"; exit 1; }; \
 	  echo "Installing configurable-http-proxy@$(CHP_VERSION) into $$chp"; \
 	  rm -rf $$chp && mkdir -p $$chp && \
 	  npm install --silent --no-audit --no-fund --prefix $$chp configurable-http-proxy@$(CHP_VERSION) && \

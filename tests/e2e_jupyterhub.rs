@@ -231,6 +231,31 @@ impl Hub {
         Login { json: out }
     }
 
+    /// Several logins at once (threads of one client; forms posted together).
+    fn login_many(&self, logins: &[(&str, &str, Option<&str>)]) -> Vec<Login> {
+        let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+        let spec: Vec<String> = logins
+            .iter()
+            .map(|(u, p, o)| format!("[{}, {}, {}]", q(u), q(p), o.map_or("null".into(), q)))
+            .collect();
+        let spec = format!("[{}]", spec.join(", "));
+        let started = Instant::now();
+        let out = self.client(&["many", &self.base, &spec], Duration::from_secs(120));
+        self.note(&format!(
+            "{} logins at once {spec} ({:.1}s):\n{out}",
+            logins.len(),
+            started.elapsed().as_secs_f64()
+        ));
+        let results: Vec<Login> = out
+            .lines()
+            .map(|l| Login {
+                json: l.to_string(),
+            })
+            .collect();
+        assert_eq!(results.len(), logins.len(), "one result per login");
+        results
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("hub.log")).unwrap_or_default()
     }
@@ -352,4 +377,34 @@ fn password_and_code_in_one_field_with_the_jupyterhub_forward_pass_recipe() {
 
     let password_only = hub.login(&u.name, PASSWORD, None);
     assert!(password_only.is_out(), "the password alone: refused");
+}
+
+#[test]
+#[ignore = "root tier: installs JupyterHub, writes /etc/pam.d and creates users"]
+fn concurrent_logins_in_the_hubs_thread_pool() {
+    let hub = Hub::start("jupyterhub-request-otp", true);
+    // Different users at once: all in.
+    let users: Vec<TempUser> = (0..3).map(|_| enrolled_user()).collect();
+    let code = code_now();
+    let logins: Vec<(&str, &str, Option<&str>)> = users
+        .iter()
+        .map(|u| (u.name.as_str(), PASSWORD, Some(code.as_str())))
+        .collect();
+    let results = hub.login_many(&logins);
+    assert!(
+        results.iter().all(Login::is_in),
+        "three users at once: all logged in"
+    );
+
+    // One user with DISALLOW_REUSE, the same code posted four times at once: exactly one
+    // login gets in, in whichever thread of the hub's pool runs first.
+    let u = TempUser::new("e2ej");
+    u.set_password(PASSWORD);
+    u.enrol_with("\" DISALLOW_REUSE\n");
+    let code = code_now();
+    let same = [(u.name.as_str(), PASSWORD, Some(code.as_str())); 4];
+    let results = hub.login_many(&same);
+    let ins = results.iter().filter(|r| r.is_in()).count();
+    let outs = results.iter().filter(|r| r.is_out()).count();
+    assert_eq!((ins, outs), (1, 3), "a one-time code works once");
 }

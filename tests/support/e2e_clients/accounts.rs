@@ -159,8 +159,13 @@ impl TempUser {
     /// Writes `~/.google_authenticator` (TOTP, [`SECRET`]) with mode 0600, owned by the
     /// user.
     pub fn enrol(&self) -> PathBuf {
+        self.enrol_with("")
+    }
+
+    /// The same with more option lines (e.g. `" DISALLOW_REUSE\n`).
+    pub fn enrol_with(&self, options: &str) -> PathBuf {
         let path = self.home.join(".google_authenticator");
-        std::fs::write(&path, format!("{SECRET}\n\" TOTP_AUTH\n")).unwrap();
+        std::fs::write(&path, format!("{SECRET}\n\" TOTP_AUTH\n{options}")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         std::os::unix::fs::chown(&path, Some(self.uid), Some(self.gid)).unwrap();
         path

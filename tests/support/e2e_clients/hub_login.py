@@ -2,6 +2,7 @@
 
     hub_login.py wait  BASE_URL SECONDS
     hub_login.py login BASE_URL USERNAME PASSWORD [OTP]
+    hub_login.py many  BASE_URL JSON_LIST_OF_[USERNAME, PASSWORD, OTP_OR_NULL]
 
 `wait` polls BASE_URL/hub/login until it answers 200. `login` fetches the login page
 (which sets the `_xsrf` cookie and hidden field), then POSTs the form: `username`,
@@ -16,6 +17,7 @@ import http.cookiejar
 import json
 import re
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -66,13 +68,12 @@ def wait(base, seconds):
     return 1
 
 
-def login(base, username, password, otp=None):
+def attempt(base, username, password, otp=None, barrier=None):
     jar = http.cookiejar.CookieJar()
     op = opener(jar)
     status, _, page = fetch(op, base + "/hub/login")
     if status != 200:
-        print(json.dumps({"error": "GET /hub/login: %d" % status}))
-        return 1
+        return {"error": "GET /hub/login: %d" % status}
     m = re.search(r'name="_xsrf"\s+value="([^"]*)"', page)
     xsrf = html.unescape(m.group(1)) if m else None
     form_cookies = sorted(c.name for c in jar)
@@ -87,22 +88,48 @@ def login(base, username, password, otp=None):
         method="POST",
     )
     req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    if barrier is not None:
+        barrier.wait(timeout=TIMEOUT)
     status, headers, body = fetch(op, req)
     set_cookies = [c.split("=", 1)[0] for c in headers.get_all("Set-Cookie") or []]
-    print(
-        json.dumps(
-            {
-                "get_cookies": form_cookies,
-                "xsrf_field": xsrf is not None,
-                "otp_field": 'name="otp"' in page,
-                "otp_label": (re.search(r'<label for="otp_input">(.*?)</label>', page) or [None, None])[1],
-                "status": status,
-                "location": headers.get("Location"),
-                "set_cookies": set_cookies,
-                "error": error_text(body),
-            }
-        )
-    )
+    label = re.search(r'<label for="otp_input">(.*?)</label>', page)
+    return {
+        "get_cookies": form_cookies,
+        "xsrf_field": xsrf is not None,
+        "otp_field": 'name="otp"' in page,
+        "otp_label": label.group(1) if label else None,
+        "status": status,
+        "location": headers.get("Location"),
+        "set_cookies": set_cookies,
+        "error": error_text(body),
+    }
+
+
+def login(base, username, password, otp=None):
+    print(json.dumps(attempt(base, username, password, otp)))
+    return 0
+
+
+def many(base, spec):
+    logins = json.loads(spec)
+    barrier = threading.Barrier(len(logins))
+    results = [None] * len(logins)
+
+    def run(i, user, password, otp):
+        try:
+            results[i] = attempt(base, user, password, otp, barrier)
+        except Exception as e:
+            results[i] = {"error": repr(e)}
+
+    threads = [
+        threading.Thread(target=run, args=(i, *login)) for i, login in enumerate(logins)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in results:
+        print(json.dumps(r))
     return 0
 
 
@@ -112,4 +139,6 @@ if __name__ == "__main__":
         sys.exit(wait(sys.argv[2], sys.argv[3]))
     if cmd == "login":
         sys.exit(login(*sys.argv[2:]))
+    if cmd == "many":
+        sys.exit(many(sys.argv[2], sys.argv[3]))
     sys.exit("unknown command " + cmd)
