@@ -17,10 +17,11 @@ COMMAND    := target/release/google-authenticator
 
 # Debian packages the build and the tests need.
 # openssh-server: its service is not started by the tests (they run a private sshd).
+# python3-venv and nodejs (with npm): JupyterHub and its proxy for the end-to-end tests.
 APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool \
-                openssh-server openssh-client python3 python3-pexpect
+                openssh-server openssh-client python3 python3-pexpect python3-venv nodejs
 
-.PHONY: all build deps demo test check unit root-tier e2e fuzz-smoke install uninstall deb clean
+.PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke install uninstall deb clean
 
 all: build
 
@@ -41,6 +42,31 @@ deps:
 	  fi; \
 	fi
 	@command -v $(CARGO) >/dev/null || { echo "cargo (Rust 1.89 or newer) is needed: https://rustup.rs"; exit 1; }
+
+## The real clients of tests/e2e_jupyterhub.rs: JupyterHub in a private virtualenv and
+## configurable-http-proxy in a private npm prefix, both under $(E2E). Idempotent: does
+## nothing once the pinned versions are there. The tests run it themselves.
+E2E                := target/e2e
+PYTHON             ?= python3
+JUPYTERHUB_VERSION := 5.5.4
+PAMELA_VERSION     := 1.2.0
+CHP_VERSION        := 5.3.0
+e2e-deps:
+	@venv=$(E2E)/jupyterhub-venv; stamp=$$venv/.pinned-$(JUPYTERHUB_VERSION)-$(PAMELA_VERSION); \
+	if [ ! -e $$stamp ]; then \
+	  echo "Installing jupyterhub==$(JUPYTERHUB_VERSION) pamela==$(PAMELA_VERSION) into $$venv"; \
+	  rm -rf $$venv && $(PYTHON) -m venv $$venv && \
+	  $$venv/bin/pip install -q --disable-pip-version-check \
+	    jupyterhub==$(JUPYTERHUB_VERSION) pamela==$(PAMELA_VERSION) && touch $$stamp; \
+	fi
+	@chp=$(E2E)/chp; stamp=$$chp/.pinned-$(CHP_VERSION); \
+	if [ ! -e $$stamp ]; then \
+	  command -v npm >/dev/null || { echo "npm (Node.js 18 or newer) is needed"; exit 1; }; \
+	  echo "Installing configurable-http-proxy@$(CHP_VERSION) into $$chp"; \
+	  rm -rf $$chp && mkdir -p $$chp && \
+	  npm install --silent --no-audit --no-fund --prefix $$chp configurable-http-proxy@$(CHP_VERSION) && \
+	  touch $$stamp; \
+	fi
 
 demo: deps
 	$(CARGO) build --release --lib --bins --examples
