@@ -799,9 +799,11 @@ fn parse_resetting(value: &[u8]) -> Vec<(i64, i64)> {
         }
         let after_t = &rest[t.end..];
         let s = strtol(after_t, 10);
-        if !s.converted() || s.overflow {
+        if s.overflow {
             break;
         }
+        // A sign with no digits after it reads as a skew of 0 (C's strtol gives 0 without
+        // moving), and parsing stops there because no separator follows.
         out.push((t.value, s.value));
         if out.len() > 3 {
             out.remove(0);
@@ -1175,6 +1177,18 @@ mod tests {
             assert_eq!(d.verdict, PassVerdict::Failure, "step {step}");
         }
         assert_eq!(g.get("TIME_SKEW"), None);
+    }
+
+    #[test]
+    fn resetting_tokens_with_a_bare_sign_read_as_zero_skew() {
+        assert_eq!(parse_resetting(b"5+"), vec![(5, 0)]);
+        assert_eq!(parse_resetting(b"5+ 7+1"), vec![(5, 0)]);
+        assert_eq!(parse_resetting(b"1-2 3+4"), vec![(1, -2), (3, 4)]);
+        assert_eq!(parse_resetting(b"x1+2"), vec![]);
+        let o = Options::default();
+        let mut f = file("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" RESETTING_TIME_SKEW 5+\n");
+        let _ = prompted(&mut f, &code(10002), 300_000 - 30 * 2, &o);
+        assert_eq!(f.get("RESETTING_TIME_SKEW"), Some(&b"5+0 9998+4"[..]));
     }
 
     #[test]
