@@ -17,7 +17,7 @@ COMMAND    := target/release/google-authenticator
 # Debian packages the build and the tests need.
 APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool
 
-.PHONY: all build deps demo test check unit root-tier fuzz-smoke install uninstall deb clean
+.PHONY: all build deps demo test check unit root-tier fuzz-smoke differential-long install uninstall deb clean
 
 all: build
 
@@ -82,6 +82,11 @@ fuzz-smoke:
 	    tail -n 40 target/$$t.log; echo "fuzz $$t: FAILED"; exit 1; \
 	  fi; \
 	done
+
+## The randomised differential test against Debian's module with many cases (release build).
+RANDOM_CASES ?= 100000
+differential-long:
+	GA_RANDOM_CASES=$(RANDOM_CASES) $(CARGO) test --release --test reference_random -- --nocapture
 
 install: build
 	@[ -n "$(PAMDIR)" ] || { echo "Cannot find the directory of pam_unix.so; pass PAMDIR=..."; exit 1; }
