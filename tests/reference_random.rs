@@ -572,3 +572,32 @@ fn known_bug_inputs_match_the_reference() {
         "tests/reference_random.known-bugs.proptest-regressions",
     );
 }
+
+/// The minimised input of the known difference, spelled out (independent of the seed,
+/// which a change of the generator invalidates): at 300000 (step 10000) the code of step
+/// 10002 against `RESETTING_TIME_SKEW 5+`. Debian writes `5+0 10000+2`, ours `10000+2`.
+#[test]
+#[ignore = "bug: RESETTING_TIME_SKEW token `5+` (sign, no digits) is dropped by ours; 1.08 reads it as 5+0"]
+fn known_bug_resetting_token_with_a_bare_sign() {
+    use cases::{Answer, Eol, Line, Secret};
+    let case = Case {
+        secret: Secret::Valid(0),
+        eol: Eol::Lf,
+        final_newline: false,
+        lines: vec![Line::TotpAuth, Line::Resetting(vec![Err("5+")])],
+        mode: 0o600,
+        missing: false,
+        args: Vec::new(),
+        rhost: None,
+        conv: Conv::Answer,
+        answers: vec![Answer::Window(2)],
+        password: "",
+        preset: None,
+        now: false,
+        clock_offset: 0,
+        skew: -4,
+    };
+    if let Err(e) = check_case(&case) {
+        panic!("{e}");
+    }
+}

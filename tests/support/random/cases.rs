@@ -113,6 +113,9 @@ pub enum Line {
         host: usize,
         when: Stamp,
     },
+    /// `RESETTING_TIME_SKEW` with two entries, one and two steps ago, at the case's skew:
+    /// a far code at that skew completes the resync.
+    ResyncPrimed,
     /// All ten slots LAST0..LAST9 for hosts that are never the RHOST, with timestamps
     /// after the clock (`true`) or before it.
     LastAll(bool),
@@ -272,7 +275,8 @@ fn line(known_bugs: bool) -> impl Strategy<Value = Line> {
         .prop_map(Line::Resetting),
         5 => ((0u8..10), (0..LAST_HOSTS.len()), stamp())
             .prop_map(|(slot, host, when)| Line::Last { slot, host, when }),
-        1 => any::<bool>().prop_map(Line::LastAll),
+        2 => any::<bool>().prop_map(Line::LastAll),
+        2 => Just(Line::ResyncPrimed),
         2 => (0..UNKNOWN.len()).prop_map(Line::Unknown),
         4 => (0..SCRATCH.len()).prop_map(Line::Scratch),
         1 => (0..BAD_SCRATCH.len()).prop_map(Line::BadScratch),
@@ -487,6 +491,13 @@ impl Case {
                     "\" LAST{slot} {} {}",
                     LAST_HOSTS[*host],
                     render_stamp(when, now)
+                ),
+                Line::ResyncPrimed => format!(
+                    "\" RESETTING_TIME_SKEW {}{:+} {}{:+}",
+                    tm - 2,
+                    self.skew,
+                    tm - 1,
+                    self.skew
                 ),
                 Line::LastAll(future) => (0..10)
                     .map(|i| {
