@@ -21,7 +21,7 @@ COMMAND    := target/release/google-authenticator
 APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool \
                 openssh-server openssh-client python3 python3-pexpect python3-venv nodejs
 
-.PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke install uninstall deb clean
+.PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke differential-long install uninstall deb clean
 
 all: build
 
@@ -122,6 +122,11 @@ fuzz-smoke:
 	    tail -n 40 target/$$t.log; echo "fuzz $$t: FAILED"; exit 1; \
 	  fi; \
 	done
+
+## The randomised differential test against Debian's module with many cases (release build).
+RANDOM_CASES ?= 100000
+differential-long:
+	GA_RANDOM_CASES=$(RANDOM_CASES) $(CARGO) test --release --test reference_random -- --nocapture
 
 install: build
 	@[ -n "$(PAMDIR)" ] || { echo "Cannot find the directory of pam_unix.so; pass PAMDIR=..."; exit 1; }
