@@ -788,30 +788,34 @@ fn skew_resync(
     Check::Error
 }
 
-/// Reads `T±S` tokens, keeping the last three; parsing stops at the first malformed token.
+/// Reads `T±S` tokens, keeping the last three. As in the original: T is a number directly
+/// followed by a sign; S is read after the sign (white space first is skipped, no digits at
+/// all read as 0) and must be followed by the end of the value, a space or a tab. Parsing
+/// stops quietly at the first token that breaks these rules, without keeping it.
 fn parse_resetting(value: &[u8]) -> Vec<(i64, i64)> {
     let mut out: Vec<(i64, i64)> = Vec::new();
     let mut rest = value;
-    loop {
+    while !rest.is_empty() {
         let t = strtol(rest, 10);
-        if !t.converted() || t.overflow || !matches!(rest.get(t.end), Some(b'+' | b'-')) {
+        let sign = rest.get(t.end).copied();
+        if !t.converted() || t.overflow || !matches!(sign, Some(b'+' | b'-')) {
             break;
         }
-        let after_t = &rest[t.end..];
-        let s = strtol(after_t, 10);
-        if s.overflow {
+        let after_sign = &rest[t.end + 1..];
+        let s = strtol(after_sign, 10);
+        if s.overflow || !matches!(after_sign.get(s.end), None | Some(b' ' | b'\t')) {
             break;
         }
-        // A sign with no digits after it reads as a skew of 0 (C's strtol gives 0 without
-        // moving), and parsing stops there because no separator follows.
-        out.push((t.value, s.value));
+        let skew = if sign == Some(b'-') {
+            s.value.wrapping_neg()
+        } else {
+            s.value
+        };
+        out.push((t.value, skew));
         if out.len() > 3 {
             out.remove(0);
         }
-        rest = &after_t[s.end..];
-        if !matches!(rest.first(), Some(b' ' | b'\t')) {
-            break;
-        }
+        rest = &after_sign[s.end..];
     }
     out
 }
@@ -1181,10 +1185,20 @@ mod tests {
 
     #[test]
     fn resetting_tokens_with_a_bare_sign_read_as_zero_skew() {
+        // What Debian's module makes of these, as found by the randomised differential test.
         assert_eq!(parse_resetting(b"5+"), vec![(5, 0)]);
-        assert_eq!(parse_resetting(b"5+ 7+1"), vec![(5, 0)]);
+        assert_eq!(parse_resetting(b"5-"), vec![(5, 0)]);
+        assert_eq!(parse_resetting(b"5+\t"), vec![(5, 0)]);
+        assert_eq!(parse_resetting(b"5+1 6+"), vec![(5, 1), (6, 0)]);
+        assert_eq!(parse_resetting(b"5+x"), vec![]);
+        assert_eq!(parse_resetting(b"5+ 9999+1"), vec![]);
+        assert_eq!(parse_resetting(b"+"), vec![]);
+        assert_eq!(parse_resetting(b"x5+"), vec![]);
         assert_eq!(parse_resetting(b"1-2 3+4"), vec![(1, -2), (3, 4)]);
-        assert_eq!(parse_resetting(b"x1+2"), vec![]);
+        assert_eq!(
+            parse_resetting(b"1+1 2+2 3+3 4+4"),
+            vec![(2, 2), (3, 3), (4, 4)]
+        );
         let o = Options::default();
         let mut f = file("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" RESETTING_TIME_SKEW 5+\n");
         let _ = prompted(&mut f, &code(10002), 300_000 - 30 * 2, &o);
