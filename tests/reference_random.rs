@@ -110,7 +110,13 @@ fn run_module(module: &Path, c: &Concrete, file: Option<&[u8]>, rhost: Option<&s
         Conv::Error => ConvMode::ConvError,
         Conv::Null => ConvMode::Null,
     };
-    let mut run = PamRun::new(stack).conv(conv).clock(c.clock);
+    // The driver process resolves a PAM_RHOST that is not an address (`bad_host`; libpam's
+    // audit record). With attempts:0 no DNS query is sent, so a name server that does not
+    // answer cannot stall a case for the resolver's 5-second timeout.
+    let mut run = PamRun::new(stack)
+        .conv(conv)
+        .clock(c.clock)
+        .env("RES_OPTIONS", "attempts:0");
     if let Some(h) = rhost {
         run = run.rhost(h);
     }
