@@ -395,13 +395,16 @@ fn compare(case: &Case, c: &Concrete, r: &Run, o: &Run) -> Result<Vec<Allowance>
         }
     }
 
-    // The code completing a skew resync (COMPATIBILITY.md #9).
+    // The code completing a skew resync (COMPATIBILITY.md #9), seen in the reference run
+    // that took the path without grace (the counterfactual one, if there was one).
     let resetting = |f: &[u8]| model::get_cfg(f, "RESETTING_TIME_SKEW");
     let skew_line = |f: &[u8]| model::get_cfg(f, "TIME_SKEW");
+    let base = cf.as_ref().unwrap_or(r);
     if readable
-        && r.result == code::SUCCESS
+        && !our_grace
+        && base.result == code::SUCCESS
         && let Some(list) = model::get_cfg(&before, "DISALLOW_REUSE")
-        && let Some(after) = r.file.as_deref()
+        && let Some(after) = base.file.as_deref()
         && resetting(after).as_deref() == Some(&b""[..])
         && (resetting(&before).as_deref() != Some(&b""[..])
             || skew_line(&before) != skew_line(after))
