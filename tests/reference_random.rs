@@ -396,12 +396,14 @@ fn compare(case: &Case, c: &Concrete, r: &Run, o: &Run) -> Result<Vec<Allowance>
     }
 
     // The code completing a skew resync (COMPATIBILITY.md #9), seen in the reference run
-    // that took the path without grace (the counterfactual one, if there was one).
+    // that took the path without grace (the counterfactual one, if there was one); not
+    // when ours grants grace or is stopped by the rate limit (it checks no code then).
     let resetting = |f: &[u8]| model::get_cfg(f, "RESETTING_TIME_SKEW");
     let skew_line = |f: &[u8]| model::get_cfg(f, "TIME_SKEW");
     let base = cf.as_ref().unwrap_or(r);
     if readable
         && !our_grace
+        && !matches!(rate, Some((_, true)))
         && base.result == code::SUCCESS
         && let Some(list) = model::get_cfg(&before, "DISALLOW_REUSE")
         && let Some(after) = base.file.as_deref()
