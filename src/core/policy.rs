@@ -738,10 +738,12 @@ fn skew_resync(
     };
     logs.debug("time skew adjusted");
 
+    // The original keeps steps and skews in C ints.
+    let (tm, skew) = (c_int(tm), c_int(skew));
     let mut entries = parse_resetting(file.get("RESETTING_TIME_SKEW").unwrap_or(b""));
     // The same code as last time (even at a later time) is not new evidence.
     if let Some(&(t, s)) = entries.last()
-        && t.wrapping_add(s) == tm.wrapping_add(skew)
+        && c_int(t + s) == c_int(tm + skew)
     {
         return Check::Error;
     }
@@ -788,36 +790,48 @@ fn skew_resync(
     Check::Error
 }
 
-/// Reads `T±S` tokens, keeping the last three. As in the original: T is a number directly
-/// followed by a sign; S is read after the sign (white space first is skipped, no digits at
-/// all read as 0) and must be followed by the end of the value, a space or a tab. Parsing
-/// stops quietly at the first token that breaks these rules, without keeping it.
+/// Reads `T±S` tokens, keeping the last three, as the original does (checked against
+/// Debian's module): T is a number directly followed by a sign; S is read together with its
+/// sign and must be followed by the end of the value, a space or a tab; a sign with nothing
+/// but blanks after it reads as 0. Both are kept as 32-bit C `int`s, so larger values
+/// wrap. Parsing stops quietly at the first token that breaks these rules, without keeping it.
 fn parse_resetting(value: &[u8]) -> Vec<(i64, i64)> {
     let mut out: Vec<(i64, i64)> = Vec::new();
     let mut rest = value;
     while !rest.is_empty() {
         let t = strtol(rest, 10);
-        let sign = rest.get(t.end).copied();
-        if !t.converted() || t.overflow || !matches!(sign, Some(b'+' | b'-')) {
+        let from_sign = &rest[t.end..];
+        if !t.converted() || t.overflow || !matches!(from_sign.first(), Some(b'+' | b'-')) {
             break;
         }
-        let after_sign = &rest[t.end + 1..];
-        let s = strtol(after_sign, 10);
-        if s.overflow || !matches!(after_sign.get(s.end), None | Some(b' ' | b'\t')) {
-            break;
-        }
-        let skew = if sign == Some(b'-') {
-            s.value.wrapping_neg()
+        let s = strtol(from_sign, 10);
+        let (skew, next) = if s.converted() {
+            if s.overflow {
+                break;
+            }
+            (s.value, &from_sign[s.end..])
         } else {
-            s.value
+            let after = &from_sign[1..];
+            if !after.iter().all(|b| matches!(b, b' ' | b'\t')) {
+                break;
+            }
+            (0, &after[after.len()..])
         };
-        out.push((t.value, skew));
+        if !matches!(next.first(), None | Some(b' ' | b'\t')) {
+            break;
+        }
+        out.push((c_int(t.value), c_int(skew)));
         if out.len() > 3 {
             out.remove(0);
         }
-        rest = &after_sign[s.end..];
+        rest = next;
     }
     out
+}
+
+/// The value a C `int` holds after assigning `v` (two's-complement wrap).
+fn c_int(v: i64) -> i64 {
+    i64::from(v as i32)
 }
 
 #[cfg(test)]
@@ -1192,6 +1206,13 @@ mod tests {
         assert_eq!(parse_resetting(b"5+1 6+"), vec![(5, 1), (6, 0)]);
         assert_eq!(parse_resetting(b"5+x"), vec![]);
         assert_eq!(parse_resetting(b"5+ 9999+1"), vec![]);
+        assert_eq!(
+            parse_resetting(b"9998-9223372036854775808"),
+            vec![(9998, 0)]
+        );
+        assert_eq!(parse_resetting(b"4294977294+5"), vec![(9998, 5)]);
+        assert_eq!(parse_resetting(b"5+4294967301"), vec![(5, 5)]);
+        assert_eq!(parse_resetting(b"9998-99999999999999999999"), vec![]);
         assert_eq!(parse_resetting(b"+"), vec![]);
         assert_eq!(parse_resetting(b"x5+"), vec![]);
         assert_eq!(parse_resetting(b"1-2 3+4"), vec![(1, -2), (3, 4)]);
