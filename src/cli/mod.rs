@@ -34,6 +34,7 @@ use crate::core::otp::OtpKey;
 use crate::os::fsid::FsIdGuard;
 use crate::os::install::{self, Existing, InstallError};
 use crate::os::store::WriteStep;
+use crate::os::strerror;
 use crate::os::{clock, host, random, terminal, user};
 
 use enrol::{FileOptions, SECRET_BYTES};
@@ -512,15 +513,6 @@ fn install_failure(path: &Path, error: InstallError) -> Failure {
     })
 }
 
-/// The error text without std's " (os error N)" suffix, as `perror` prints it.
-fn strerror(error: &io::Error) -> String {
-    let text = error.to_string();
-    match text.find(" (os error ") {
-        Some(at) => text[..at].to_owned(),
-        None => text,
-    }
-}
-
 fn out(text: &str) {
     let mut stdout = io::stdout();
     let _ = stdout.write_all(text.as_bytes());
@@ -562,11 +554,5 @@ mod tests {
         assert_eq!(leading_number(b"+7x"), Some(7));
         assert_eq!(leading_number(b"abc\n"), None);
         assert_eq!(leading_number(b"\n"), None);
-    }
-
-    #[test]
-    fn strerror_drops_the_os_error_number() {
-        let e = io::Error::from_raw_os_error(libc::EACCES);
-        assert_eq!(strerror(&e), "Permission denied");
     }
 }

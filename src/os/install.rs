@@ -22,14 +22,11 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
-use std::time::Duration;
 
 use crate::os::store::{
-    Durability, LockError, OpenedFile, WriteError, WriteStep, create_temp, fill_and_close, sync_dir,
+    Durability, LOCK_TIMEOUT, LockError, OpenedFile, WriteError, WriteStep, create_temp,
+    fill_and_close, sync_dir,
 };
-
-/// How long [`install`] waits for a login that holds the lock on the existing file.
-pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often an install starts over because the file was replaced or created meanwhile.
 const RETRIES: usize = 5;
@@ -206,6 +203,7 @@ fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
     use std::os::unix::fs::MetadataExt;
+    use std::time::Duration;
 
     fn listing(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)

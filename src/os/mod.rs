@@ -16,3 +16,23 @@ pub mod random;
 pub mod store;
 pub mod terminal;
 pub mod user;
+
+/// The C library's text for an I/O error (what `strerror`/`perror` print), without the
+/// " (os error N)" suffix the standard library adds. Log lines and messages quote it so they
+/// read like the original tools'.
+pub fn strerror(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strerror_drops_the_os_error_number() {
+        let e = std::io::Error::from_raw_os_error(libc::EACCES);
+        assert_eq!(super::strerror(&e), "Permission denied");
+    }
+}

@@ -395,6 +395,10 @@ impl Deref for LockedFile {
     }
 }
 
+/// How long a process waits for another one's lock on the same secret file (logins and the
+/// setup command alike) before giving up.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How often a temporary name is drawn again when it already exists.
 const TEMP_ATTEMPTS: usize = 10;
 

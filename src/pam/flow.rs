@@ -13,7 +13,6 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::time::Duration;
 
 use zeroize::Zeroizing;
 
@@ -25,13 +24,12 @@ use crate::core::path::{self, Vars};
 use crate::core::policy::{self, Accepted, Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict};
 use crate::os::fsid::{FsIdError, FsIdGuard};
 use crate::os::store::{
-    CheckError, Durability, LockError, LockedFile, OpenedFile, PermPolicy, ReadError, WriteError,
-    WriteStep,
+    CheckError, Durability, LOCK_TIMEOUT, LockError, LockedFile, OpenedFile, PermPolicy, ReadError,
+    WriteError, WriteStep,
 };
+use crate::os::strerror;
 use crate::os::user::{LookupError, UserInfo};
 
-/// How long a login waits for another login's lock on the same secret file.
-pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a login reopens a file that was replaced while it waited for the lock.
 const MAX_REOPENS: usize = 1000;
 
@@ -686,13 +684,4 @@ struct Missing;
 
 fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The C library's text for an I/O error, without Rust's " (os error N)" suffix.
-fn strerror(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" (os error ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
 }
