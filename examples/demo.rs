@@ -87,7 +87,7 @@ fn main() {
     println!("PAM service:  {}", service.trim());
     println!();
 
-    let key = OtpKey::new(&secret);
+    let key = OtpKey::new(&secret).expect("HMAC takes keys of any length");
     let code = format!("{:06}", key.code((clock::now() / 30) as u64));
     let confdir = CString::new(dir.as_os_str().as_encoded_bytes()).expect("path without NUL");
     let steps: [(&str, &str, &str); 5] = [

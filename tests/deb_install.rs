@@ -156,7 +156,7 @@ fn our_package_replaces_debians_and_logs_in() {
         .unwrap()
         .to_string_lossy()
         .into_owned();
-    let key = OtpKey::new(&base32::decode(secret_b32.as_bytes()).unwrap());
+    let key = OtpKey::new(&base32::decode(secret_b32.as_bytes()).unwrap()).unwrap();
     let code = format!("{:06}", key.code((clock::now() / 30) as u64));
     assert!(pamtester(&service, &code), "the current code logs in");
     assert!(

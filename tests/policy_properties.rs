@@ -31,7 +31,7 @@ fn ctx(now: i64, options: &Options) -> Ctx<'_> {
 }
 
 fn key_of(file: &SecretFile) -> Option<OtpKey> {
-    file.decode_secret().map(|s| OtpKey::new(&s))
+    file.decode_secret().and_then(|s| OtpKey::new(&s))
 }
 
 /// The result of one attempt.

@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut file = SecretFile::from_bytes(bytes.to_vec());
     let _ = before_prompt(&mut file, &ctx);
-    let key = file.decode_secret().map(|s| OtpKey::new(&s));
+    let key = file.decode_secret().and_then(|s| OtpKey::new(&s));
     let mut state = LoopState::default();
     let answer = answer.get(1..).unwrap_or_default();
     let passes = [

@@ -6,7 +6,7 @@
 use zeroize::Zeroizing;
 
 use crate::core::base32;
-use crate::core::file::{SCRATCH_END, SCRATCH_MIN, SecretFile};
+use crate::core::file::{SCRATCH_END, SCRATCH_MIN, SecretFile, UnwritableValue};
 
 use super::options::Mode;
 
@@ -49,9 +49,13 @@ pub struct FileOptions {
 
 /// Builds the file exactly as upstream lays it out: the secret, then the options (each added
 /// right after line 1, so the last one added comes first), the mode line, and the scratch
-/// codes, every line ending in LF.
-#[must_use]
-pub fn build_file(secret: &str, scratch: &[u32], options: &FileOptions) -> SecretFile {
+/// codes, every line ending in LF. The values are numbers, which [`SecretFile::set`] always
+/// takes; its refusal is passed on rather than assumed away.
+pub fn build_file(
+    secret: &str,
+    scratch: &[u32],
+    options: &FileOptions,
+) -> Result<SecretFile, UnwritableValue> {
     let mut bytes = Zeroizing::new(Vec::with_capacity(256));
     bytes.extend_from_slice(secret.as_bytes());
     bytes.push(b'\n');
@@ -72,16 +76,16 @@ pub fn build_file(secret: &str, scratch: &[u32], options: &FileOptions) -> Secre
             insert_after_line_1(&mut file, b"\" DISALLOW_REUSE\n");
         }
         if let Some(step) = options.step_size {
-            file.set("STEP_SIZE", step.to_string().as_bytes());
+            file.set("STEP_SIZE", step.to_string().as_bytes())?;
         }
     }
     if let Some(window) = options.window_size {
-        file.set("WINDOW_SIZE", window.to_string().as_bytes());
+        file.set("WINDOW_SIZE", window.to_string().as_bytes())?;
     }
     if let Some((n, m)) = options.rate_limit {
-        file.set("RATE_LIMIT", format!("{n} {m}").as_bytes());
+        file.set("RATE_LIMIT", format!("{n} {m}").as_bytes())?;
     }
-    file
+    Ok(file)
 }
 
 /// Encodes a new secret.
@@ -121,7 +125,8 @@ mod tests {
                 window_size: Some(17),
                 rate_limit: Some((3, 30)),
             },
-        );
+        )
+        .unwrap();
         assert_eq!(
             file.as_bytes(),
             format!(
@@ -147,7 +152,8 @@ mod tests {
                 window_size: Some(1),
                 rate_limit: None,
             },
-        );
+        )
+        .unwrap();
         assert_eq!(
             file.as_bytes(),
             format!("{SECRET}\n\" WINDOW_SIZE 1\n\" HOTP_COUNTER 1\n").as_bytes()

@@ -131,7 +131,8 @@ fn setup<R: io::BufRead, W: Write>(
     random::fill(&mut secret_bytes[..])
         .map_err(|e| Failure::new(format!("Failed to read random bytes: {}", strerror(&e))))?;
     let secret = enrol::encode_secret(&secret_bytes);
-    let key = OtpKey::new(&secret_bytes[..]);
+    let key = OtpKey::new(&secret_bytes[..])
+        .ok_or_else(|| Failure::new("Failed to compute verification codes for the new secret"))?;
     let scratch = (0..options.emergency_codes)
         .map(|_| {
             enrol::scratch_code(|| {
@@ -187,7 +188,8 @@ fn setup<R: io::BufRead, W: Write>(
     }
 
     let file_options = ask_file_options(options, mode, prompter)?;
-    let file = enrol::build_file(&secret, &scratch, &file_options);
+    let file = enrol::build_file(&secret, &scratch, &file_options)
+        .map_err(|e| Failure::new(format!("Failed to build the secret file: {e}")))?;
     as_target(&target, || write(&target.path, file.as_bytes()))
 }
 
@@ -529,7 +531,7 @@ mod tests {
 
     #[test]
     fn the_window_is_the_modules() {
-        let key = OtpKey::new(b"12345678901234567890");
+        let key = OtpKey::new(b"12345678901234567890").unwrap();
         let now = 1_000_000_020; // step 33_333_334 with 30 s steps
         let step = now / 30;
         let code = |c: i64| i64::from(key.code(c as u64));

@@ -22,6 +22,12 @@ pub const SCRATCH_MIN: u64 = 10_000_000;
 /// One past the largest scratch code.
 pub const SCRATCH_END: u64 = 100_000_000;
 
+/// A key or value that [`SecretFile::set`] refuses because writing it would add, split or
+/// remove a line of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("value would break the line structure of the secret file")]
+pub struct UnwritableValue;
+
 /// The contents of a secret file.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretFile {
@@ -78,8 +84,21 @@ impl SecretFile {
     /// replaced (together with the CR/LF run after it) by `" KEY VALUE\n`; without one, the
     /// line is inserted after line 1 and the CR/LF run that ends it. Later lines for the same
     /// key are deleted. An empty value leaves a trailing space, as the original does.
-    pub fn set(&mut self, key: &str, value: &[u8]) {
+    ///
+    /// A key or value holding CR, LF or NUL (or a key with blanks) is refused and the file
+    /// is left as it was: a value must never add, split or remove a line, whatever its
+    /// origin.
+    pub fn set(&mut self, key: &str, value: &[u8]) -> Result<(), UnwritableValue> {
         let key_bytes = key.as_bytes();
+        let breaks_line = |b: &u8| matches!(b, b'\r' | b'\n' | b'\0');
+        if key_bytes.is_empty()
+            || key_bytes
+                .iter()
+                .any(|b| breaks_line(b) || matches!(b, b' ' | b'\t'))
+            || value.iter().any(breaks_line)
+        {
+            return Err(UnwritableValue);
+        }
         let (start, stop) = match self.find_option(key_bytes, 0) {
             Some(start) => (start, start + line_with_terminator(&self.bytes[start..])),
             None => {
@@ -104,6 +123,7 @@ impl SecretFile {
             self.splice(dup..dup + len, b"");
             pos = dup;
         }
+        Ok(())
     }
 
     /// The scratch codes the module would accept, in file order. The scan starts after
@@ -263,6 +283,20 @@ mod tests {
     }
 
     #[test]
+    fn set_refuses_what_would_change_the_lines() {
+        let original = b"S\n\" RATE_LIMIT 3 30\n12345678\n".to_vec();
+        let mut f = file(&original);
+        for value in [&b"1\n87654321"[..], b"1\r\" WINDOW_SIZE 17", b"\n", b"a\0b"] {
+            assert_eq!(f.set("LAST0", value), Err(UnwritableValue));
+        }
+        for key in ["", "A B", "A\tB", "A\nB", "A\0"] {
+            assert_eq!(f.set(key, b"1"), Err(UnwritableValue));
+        }
+        assert_eq!(f.as_bytes(), original.as_slice());
+        assert_eq!(f.scratch_codes(), vec![12_345_678]);
+    }
+
+    #[test]
     fn totp_auth_is_a_substring_search() {
         assert!(file(b"S\nfoo\" TOTP_AUTHX").is_totp());
         assert!(!file(b"S\n\"TOTP_AUTH").is_totp());
@@ -274,8 +308,8 @@ mod tests {
         let mut f = file(
             b"SECRET\r\n\" TOTP_AUTH\r\n\" DISALLOW_REUSE\r\n\r\n\" RATE_LIMIT 3 30\r\n12345678\r\n\" DISALLOW_REUSE 5\n\n\n87654321\n",
         );
-        f.set("RATE_LIMIT", b"3 30 300000");
-        f.set("DISALLOW_REUSE", b"10000");
+        f.set("RATE_LIMIT", b"3 30 300000").unwrap();
+        f.set("DISALLOW_REUSE", b"10000").unwrap();
         assert_eq!(
             f.as_bytes(),
             b"SECRET\r\n\" TOTP_AUTH\r\n\" DISALLOW_REUSE 10000\n\" RATE_LIMIT 3 30 300000\n12345678\r\n87654321\n"
@@ -285,29 +319,30 @@ mod tests {
     #[test]
     fn new_keys_go_after_line_one_in_reverse_order() {
         let mut f = file(b"SECRET\n\n\" TOTP_AUTH");
-        f.set("A", b"1");
-        f.set("B", b"");
+        f.set("A", b"1").unwrap();
+        f.set("B", b"").unwrap();
         assert_eq!(f.as_bytes(), b"SECRET\n\n\" B \n\" A 1\n\" TOTP_AUTH");
     }
 
     #[test]
     fn no_newline_at_all_appends_to_line_one() {
         let mut f = file(b"SECRET");
-        f.set("A", b"1");
+        f.set("A", b"1").unwrap();
         assert_eq!(f.as_bytes(), b"SECRET\" A 1\n");
     }
 
     #[test]
     fn skew_sequence_from_spec() {
         let mut f = file(b"SECRET\n\" TOTP_AUTH");
-        f.set("RESETTING_TIME_SKEW", b"12000-1000");
+        f.set("RESETTING_TIME_SKEW", b"12000-1000").unwrap();
         assert_eq!(
             f.as_bytes(),
             b"SECRET\n\" RESETTING_TIME_SKEW 12000-1000\n\" TOTP_AUTH"
         );
-        f.set("RESETTING_TIME_SKEW", b"12000-1000 12001-1000");
-        f.set("TIME_SKEW", b"-1000");
-        f.set("RESETTING_TIME_SKEW", b"");
+        f.set("RESETTING_TIME_SKEW", b"12000-1000 12001-1000")
+            .unwrap();
+        f.set("TIME_SKEW", b"-1000").unwrap();
+        f.set("RESETTING_TIME_SKEW", b"").unwrap();
         assert_eq!(
             f.as_bytes(),
             b"SECRET\n\" TIME_SKEW -1000\n\" RESETTING_TIME_SKEW \n\" TOTP_AUTH"
@@ -410,7 +445,7 @@ mod tests {
             let mut f = file(&bytes);
             for k in options.keys() {
                 let v = f.get(k).unwrap().to_vec();
-                f.set(k, &v);
+                f.set(k, &v).unwrap();
             }
             prop_assert_eq!(f.as_bytes(), bytes.as_slice());
             prop_assert_eq!(f.scratch_codes(), scratch);
@@ -419,11 +454,11 @@ mod tests {
         #[test]
         fn set_then_get_returns_value_and_leaves_one_line(bytes in any_file(), value in "[0-9 ]{0,12}") {
             let mut f = file(&bytes);
-            f.set("RATE_LIMIT", value.as_bytes());
+            f.set("RATE_LIMIT", value.as_bytes()).unwrap();
             let trimmed: &[u8] = value.trim_start_matches([' ', '\t']).as_bytes();
             prop_assert_eq!(f.get("RATE_LIMIT"), Some(trimmed));
             let mut again = f.clone();
-            again.set("RATE_LIMIT", value.as_bytes());
+            again.set("RATE_LIMIT", value.as_bytes()).unwrap();
             prop_assert_eq!(again.as_bytes(), f.as_bytes());
         }
 

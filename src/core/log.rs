@@ -77,3 +77,39 @@ impl Logs {
         self.lines.push(LogLine { level, text });
     }
 }
+
+/// `bytes` as text fit for one log line: UTF-8 is kept (invalid sequences become U+FFFD),
+/// while control characters are written as `\xHH`, so a value from outside (a user name, a
+/// remote host, a path) can never start a new line or forge another message. Everything
+/// else is left as it is, so ordinary names read as upstream logs them.
+pub fn printable(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            for b in c.to_string().bytes() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_escapes_what_could_break_a_log_line() {
+        assert_eq!(printable(b"alice"), "alice");
+        assert_eq!(printable("j\u{f6}rg".as_bytes()), "j\u{f6}rg");
+        assert_eq!(
+            printable(b"a\nb\rc\td\0e\x1b"),
+            "a\\x0ab\\x0dc\\x09d\\x00e\\x1b"
+        );
+        assert_eq!(printable(b"\xff"), "\u{fffd}");
+        assert_eq!(printable("\u{85}".as_bytes()), "\\xc2\\x85");
+    }
+}

@@ -26,12 +26,13 @@ impl std::fmt::Debug for OtpKey {
 impl OtpKey {
     /// Keys the HMAC with the decoded shared secret (any length; long keys are hashed as
     /// HMAC prescribes).
-    pub fn new(secret: &[u8]) -> Self {
-        // HMAC accepts keys of every length, so this cannot fail; fall back to an empty
-        // key rather than panic if a future version of the crate disagrees.
-        let mac = <Hmac<Sha1> as KeyInit>::new_from_slice(secret)
-            .unwrap_or_else(|_| <Hmac<Sha1> as KeyInit>::new(&Default::default()));
-        OtpKey { mac }
+    ///
+    /// `None` if the HMAC implementation refuses the key. HMAC takes keys of every length, so
+    /// that does not happen today; should it ever, the caller fails closed (the secret counts
+    /// as invalid) instead of computing codes under some other key.
+    pub fn new(secret: &[u8]) -> Option<Self> {
+        let mac = <Hmac<Sha1> as KeyInit>::new_from_slice(secret).ok()?;
+        Some(OtpKey { mac })
     }
 
     /// The six-digit HOTP value for `counter` (RFC 4226 dynamic truncation, mod 10^6).
@@ -55,12 +56,12 @@ impl OtpKey {
     }
 }
 
-/// HMAC-SHA1 of `message` under `key`, for known-answer tests and tools.
-pub fn hmac_sha1(key: &[u8], message: &[u8]) -> [u8; 20] {
-    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(key)
-        .unwrap_or_else(|_| <Hmac<Sha1> as KeyInit>::new(&Default::default()));
+/// HMAC-SHA1 of `message` under `key`, for known-answer tests and tools; `None` when the
+/// key is refused (see [`OtpKey::new`]).
+pub fn hmac_sha1(key: &[u8], message: &[u8]) -> Option<[u8; 20]> {
+    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(key).ok()?;
     mac.update(message);
-    mac.finalize().into_bytes().into()
+    Some(mac.finalize().into_bytes().into())
 }
 
 #[cfg(test)]
@@ -73,7 +74,7 @@ mod tests {
 
     #[test]
     fn rfc4226_appendix_d() {
-        let key = OtpKey::new(b"12345678901234567890");
+        let key = OtpKey::new(b"12345678901234567890").unwrap();
         let expected = [
             755224, 287082, 359152, 969429, 338314, 254676, 287922, 162583, 399871, 520489,
         ];
@@ -85,7 +86,7 @@ mod tests {
     #[test]
     fn rfc6238_sha1_vectors_truncated_to_six_digits() {
         // RFC 6238 appendix B lists 8-digit values; the module uses the last six.
-        let key = OtpKey::new(b"12345678901234567890");
+        let key = OtpKey::new(b"12345678901234567890").unwrap();
         let cases: [(u64, u32); 6] = [
             (59, 94287082),
             (1111111109, 7081804),
@@ -103,7 +104,7 @@ mod tests {
     fn spec_vectors_for_upstream_test_secret() {
         // 2SH3V3GDW7ZNMGYE decoded.
         let secret = crate::core::base32::decode(b"2SH3V3GDW7ZNMGYE").expect("valid");
-        let key = OtpKey::new(&secret);
+        let key = OtpKey::new(&secret).unwrap();
         for (counter, code) in [
             (1, 293240),
             (5, 932068),
@@ -125,28 +126,31 @@ mod tests {
     fn upstream_hmac_known_answers() {
         let key1: Vec<u8> = (0x00..=0x3f).collect();
         assert_eq!(
-            hex(&hmac_sha1(&key1, b"Sample #1")),
+            hex(&hmac_sha1(&key1, b"Sample #1").unwrap()),
             "4F4CA3D5D68BA7CC0A1208C9C61E9C5DA0403C0A"
         );
         let key2: Vec<u8> = (0x30..=0x43).collect();
         assert_eq!(
-            hex(&hmac_sha1(&key2, b"Sample #2")),
+            hex(&hmac_sha1(&key2, b"Sample #2").unwrap()),
             "0922D3405FAA3D194F82A45830737D5CC6C75D24"
         );
         let key3: Vec<u8> = (0x50..=0xb3).collect();
         assert_eq!(
-            hex(&hmac_sha1(&key3, b"Sample #3")),
+            hex(&hmac_sha1(&key3, b"Sample #3").unwrap()),
             "BCF41EAB8BB2D802F3D05CAF7CB092ECF8D1A3AA"
         );
         let key4: Vec<u8> = (0x70..=0xa0).collect();
         assert_eq!(
-            hex(&hmac_sha1(&key4, b"Sample #4")),
+            hex(&hmac_sha1(&key4, b"Sample #4").unwrap()),
             "9EA886EFE268DBECCE420C7524DF32E0751A2A26"
         );
     }
 
     #[test]
     fn debug_is_redacted() {
-        assert_eq!(format!("{:?}", OtpKey::new(b"k")), "OtpKey([redacted])");
+        assert_eq!(
+            format!("{:?}", OtpKey::new(b"k").unwrap()),
+            "OtpKey([redacted])"
+        );
     }
 }

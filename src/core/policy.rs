@@ -21,7 +21,7 @@ use super::args::Options;
 use super::cnum::{is_c_space, span, strtol, strtoul};
 use super::file::SecretFile;
 use super::input::{self, CodeKind};
-use super::log::Logs;
+use super::log::{Logs, printable};
 use super::otp::{CODE_MODULUS, OtpKey};
 
 /// Default TOTP step in seconds.
@@ -144,10 +144,18 @@ pub fn before_prompt(file: &mut SecretFile, ctx: &Ctx<'_>) -> PreDecision {
     }
     logs.debug(format!(
         "google_authenticator for host \"{}\"",
-        ctx.rhost
-            .map(|h| String::from_utf8_lossy(h).into_owned())
-            .unwrap_or_else(|| "(null)".into())
+        ctx.rhost.map(printable).unwrap_or_else(|| "(null)".into())
     ));
+    if ctx.options.grace_period > 0
+        && let Some(rhost) = ctx.rhost
+        && !storable_host(rhost)
+    {
+        logs.err(unstorable_host_line(
+            rhost,
+            ctx.path,
+            "no grace period for it",
+        ));
+    }
     if within_grace_period(file, ctx) {
         logs.info(format!("within grace period: \"{}\"", ctx.user));
         return PreDecision {
@@ -257,6 +265,7 @@ pub fn check_passes(
             continue;
         }
         let Some(key) = key else {
+            decoy_totp_check(split.code, ctx);
             return PassDecision {
                 verdict: PassVerdict::Failure,
                 changes,
@@ -316,8 +325,12 @@ pub fn finish(
         let counter = hotp_counter(file);
         if counter > 0 {
             let next = counter.wrapping_add(1);
-            file.set("HOTP_COUNTER", next.to_string().as_bytes());
-            changes.push(Change::HotpAdvanced(next));
+            if file
+                .set("HOTP_COUNTER", next.to_string().as_bytes())
+                .is_ok()
+            {
+                changes.push(Change::HotpAdvanced(next));
+            }
         }
     }
     if success {
@@ -396,7 +409,9 @@ fn rate_limit(file: &mut SecretFile, now: i64) -> RateLimit {
         line.push(' ');
         line.push_str(&t.to_string());
     }
-    file.set("RATE_LIMIT", line.as_bytes());
+    if file.set("RATE_LIMIT", line.as_bytes()).is_err() {
+        return RateLimit::InvalidList;
+    }
     if exceeded {
         RateLimit::Exceeded
     } else {
@@ -407,12 +422,37 @@ fn rate_limit(file: &mut SecretFile, now: i64) -> RateLimit {
 // ----------------------------------------------------------------------------------------
 // Grace period
 
+/// The longest remote host a LAST line holds (what the original reads back).
+const MAX_HOST_LEN: usize = 255;
+
+/// Whether PAM_RHOST can be stored in a LAST line and read back as the same host: 1 to 255
+/// characters of `[0-9A-Za-z:%.-]`, the characters the file format reads as a host (IPv4,
+/// IPv6 with a zone, DNS names). Anything else (white space, a line break, NUL, a quote,
+/// over-long) could add or change a line or a token of the file, so such a host is never
+/// recorded and never gets a grace period.
+#[must_use]
+pub fn storable_host(rhost: &[u8]) -> bool {
+    (1..=MAX_HOST_LEN).contains(&rhost.len()) && rhost.iter().all(|&b| is_host_char(b))
+}
+
+fn is_host_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b':' | b'%' | b'.' | b'-')
+}
+
+fn unstorable_host_line(rhost: &[u8], path: &str, consequence: &str) -> String {
+    let mut shown = printable(&rhost[..rhost.len().min(2 * MAX_HOST_LEN)]);
+    if rhost.len() > 2 * MAX_HOST_LEN {
+        shown.push_str("...");
+    }
+    format!("Remote host \"{shown}\" cannot be stored in \"{path}\"; {consequence}")
+}
+
 /// Whether a LAST entry for this remote host is younger than `grace_period` seconds.
 fn within_grace_period(file: &SecretFile, ctx: &Ctx<'_>) -> bool {
     if ctx.options.grace_period <= 0 {
         return false;
     }
-    let Some(rhost) = ctx.rhost else {
+    let Some(rhost) = ctx.rhost.filter(|h| storable_host(h)) else {
         return false;
     };
     for slot in 0..GRACE_SLOTS {
@@ -448,8 +488,8 @@ fn parse_last_lookup(value: &[u8]) -> Option<(&[u8], u64)> {
 fn parse_last_record(value: &[u8]) -> Option<(&[u8], u64)> {
     let host_len = value
         .iter()
-        .take(255)
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'%' | b'.' | b'-'))
+        .take(MAX_HOST_LEN)
+        .take_while(|&&b| is_host_char(b))
         .count();
     if host_len == 0 {
         return None;
@@ -466,6 +506,14 @@ fn record_grace(file: &mut SecretFile, ctx: &Ctx<'_>, changes: &mut Vec<Change>,
         changes.push(Change::GraceNotRecorded);
         return;
     };
+    if !storable_host(rhost) {
+        logs.err(unstorable_host_line(
+            rhost,
+            ctx.path,
+            "grace period not recorded",
+        ));
+        return;
+    }
     let now = i128::from(ctx.now);
     let mut matched = None;
     let mut free = None;
@@ -504,8 +552,9 @@ fn record_grace(file: &mut SecretFile, ctx: &Ctx<'_>, changes: &mut Vec<Change>,
     let mut value = rhost.to_vec();
     value.push(b' ');
     value.extend_from_slice(ctx.now.to_string().as_bytes());
-    file.set(&format!("LAST{slot}"), &value);
-    changes.push(Change::GraceRecorded);
+    if file.set(&format!("LAST{slot}"), &value).is_ok() {
+        changes.push(Change::GraceRecorded);
+    }
 }
 
 // ----------------------------------------------------------------------------------------
@@ -541,6 +590,39 @@ fn check_code(
     } else {
         check_totp(file, key, code, ctx, changes, logs)
     }
+}
+
+/// The key of [`decoy_totp_check`]: any fixed key does, the results are thrown away.
+const DECOY_KEY: &[u8; 20] = b"decoy key, not used.";
+
+/// Does the HMAC work of checking a wrong `code` against a TOTP file with the default
+/// settings (the window of [`DEFAULT_WINDOW_SIZE`] steps, then the skew search unless
+/// `noskewadj`), under a throwaway key, and forgets the result.
+///
+/// Run when there is no usable secret (unknown user, no file, unreadable or invalid file),
+/// so a wrong code costs the same whether or not the user is enrolled: the time a login
+/// takes does not tell an attacker which accounts have a second factor.
+fn decoy_totp_check(code: u32, ctx: &Ctx<'_>) {
+    if code >= CODE_MODULUS {
+        return;
+    }
+    let Some(key) = OtpKey::new(DECOY_KEY) else {
+        return;
+    };
+    let tm = ctx.now / DEFAULT_STEP_SIZE as i64;
+    let window = DEFAULT_WINDOW_SIZE as i64;
+    let mut hit = subtle::Choice::from(0);
+    for i in -((window - 1) / 2)..=window / 2 {
+        hit |= key.code(tm.wrapping_add(i) as u64).ct_eq(&code);
+    }
+    if !ctx.options.no_skew_adjust {
+        for i in 0..SKEW_SEARCH_STEPS {
+            for offset in [-i, i] {
+                hit |= key.code(tm.wrapping_add(offset) as u64).ct_eq(&code);
+            }
+        }
+    }
+    std::hint::black_box(bool::from(hit));
 }
 
 /// Parses STEP_SIZE or WINDOW_SIZE: a number in `range`, followed by nothing or by a space
@@ -592,7 +674,12 @@ fn check_hotp(
     match matched {
         Some(c) => {
             let next = c.wrapping_add(1);
-            file.set("HOTP_COUNTER", next.to_string().as_bytes());
+            if file
+                .set("HOTP_COUNTER", next.to_string().as_bytes())
+                .is_err()
+            {
+                return Check::Error;
+            }
             changes.push(Change::HotpCounter(next));
             state.hotp_missed = false;
             Check::Match
@@ -704,7 +791,10 @@ fn record_reuse(
         kept.push(b' ');
     }
     kept.extend_from_slice(c.to_string().as_bytes());
-    file.set("DISALLOW_REUSE", &kept);
+    // A used code that cannot be recorded must not be accepted.
+    if file.set("DISALLOW_REUSE", &kept).is_err() {
+        return false;
+    }
     changes.push(Change::ReuseRecorded(c));
     true
 }
@@ -762,8 +852,13 @@ fn skew_resync(
             .all(|e| (i128::from(e.1) - i128::from(skew)).abs() <= 1);
     if consistent {
         let average = (entries[0].1 + entries[1].1 + entries[2].1) / 3;
-        file.set("TIME_SKEW", average.to_string().as_bytes());
-        file.set("RESETTING_TIME_SKEW", b"");
+        if file
+            .set("TIME_SKEW", average.to_string().as_bytes())
+            .and_then(|()| file.set("RESETTING_TIME_SKEW", b""))
+            .is_err()
+        {
+            return Check::Error;
+        }
         changes.push(Change::SkewAdjusted(average));
         // The original never records this code as used, so it could be replayed once
         // within the window; record it like any other accepted TOTP code.
@@ -785,8 +880,9 @@ fn skew_resync(
         .map(|(t, s)| format!("{t}{s:+}"))
         .collect::<Vec<_>>()
         .join(" ");
-    file.set("RESETTING_TIME_SKEW", text.as_bytes());
-    changes.push(Change::SkewAttempt);
+    if file.set("RESETTING_TIME_SKEW", text.as_bytes()).is_ok() {
+        changes.push(Change::SkewAttempt);
+    }
     Check::Error
 }
 
@@ -841,7 +937,7 @@ mod tests {
     const SECRET: &[u8] = b"2SH3V3GDW7ZNMGYE";
 
     fn key() -> OtpKey {
-        OtpKey::new(&crate::core::base32::decode(SECRET).unwrap())
+        OtpKey::new(&crate::core::base32::decode(SECRET).unwrap()).unwrap()
     }
 
     fn ctx<'a>(now: i64, options: &'a Options) -> Ctx<'a> {
@@ -1115,6 +1211,69 @@ mod tests {
             texts(&d.logs)
                 .contains(&"Failed to store grace_period timestamp in config".to_string())
         );
+    }
+
+    #[test]
+    fn a_remote_host_that_could_change_the_file_is_never_recorded_nor_granted_grace() {
+        let o = Options {
+            grace_period: 60,
+            ..Options::default()
+        };
+        let hostile: [&[u8]; 7] = [
+            b"10.0.0.1\n87654321",
+            b"10.0.0.1\n\" WINDOW_SIZE 17",
+            b"10.0.0.1\r\" DISALLOW_REUSE",
+            b"10.0.0.1 99",
+            b"a\0b",
+            b"",
+            &[b'a'; 256],
+        ];
+        for rhost in hostile {
+            let c = Ctx {
+                rhost: Some(rhost),
+                ..ctx(300_000, &o)
+            };
+            let original = b"S\n\" TOTP_AUTH\n12345678\n".to_vec();
+            let mut f = file(std::str::from_utf8(&original).unwrap());
+            let d = finish(&mut f, true, &LoopState::default(), &c);
+            assert!(d.changes.is_empty(), "{rhost:?}: {:?}", d.changes);
+            assert_eq!(f.as_bytes(), original.as_slice(), "{rhost:?}");
+            let logged = texts(&d.logs).join("\n");
+            assert!(
+                logged.contains("cannot be stored in") && logged.contains("not recorded"),
+                "{rhost:?}: {logged}"
+            );
+            for line in texts(&d.logs) {
+                assert!(!line.contains(['\n', '\r', '\0']), "{line:?}");
+            }
+
+            // A LAST line planted for a host with blanks never grants grace either.
+            let mut planted = file("S\n\" LAST0 10.0.0.1 299990\n");
+            let pre = before_prompt(&mut planted, &c);
+            assert_ne!(pre.verdict, PreVerdict::Grace, "{rhost:?}");
+            assert!(
+                texts(&pre.logs)
+                    .iter()
+                    .any(|l| l.contains("no grace period for it")),
+                "{rhost:?}"
+            );
+        }
+        // Every host the format can read back is still recorded, as before.
+        for rhost in [
+            &b"10.1.2.3"[..],
+            b"fe80::1%eth0",
+            b"host-1.example.org",
+            &[b'a'; 255],
+        ] {
+            let c = Ctx {
+                rhost: Some(rhost),
+                ..ctx(300_000, &o)
+            };
+            let mut f = file("S\n");
+            let d = finish(&mut f, true, &LoopState::default(), &c);
+            assert_eq!(d.changes, vec![Change::GraceRecorded]);
+            assert!(storable_host(rhost));
+        }
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub fn printed_scratch_codes(text: &str) -> Vec<u32> {
 /// The key for a printed base32 secret.
 pub fn key(secret: &str) -> OtpKey {
     let file = SecretFile::from_bytes(format!("{secret}\n").into_bytes());
-    OtpKey::new(&file.decode_secret().expect("valid base32"))
+    OtpKey::new(&file.decode_secret().expect("valid base32")).expect("HMAC takes any key")
 }
 
 /// What `oathtool` says the code is (`extra` selects TOTP/HOTP and their parameters).
