@@ -3,9 +3,10 @@
 //! The setup command writes a whole new file, possibly where none existed, so it cannot use
 //! [`LockedFile::replace`](crate::os::store::LockedFile::replace) alone, which needs a locked
 //! existing file. [`install`] handles both cases with the same guarantees as the module's
-//! writer: the new contents go to `<path>~XXXXXX` (a fresh random suffix each time, created
-//! exclusively, so a stale temporary file from a crashed run never blocks a later one), which
-//! gets mode 0400 exactly, is synced and renamed over the path, and the directory is synced.
+//! writer: the new contents go to `<path>~` (claimed as the store describes, so a leftover of
+//! a crashed run is removed and never blocks a later one, and a live writer's file is never
+//! touched), which gets mode 0400 exactly, is synced and renamed over the path, and the
+//! directory is synced.
 //! On any failure before the rename the old file is untouched and the temporary file removed.
 //!
 //! An existing secret file is replaced under the module's exclusive `flock` on it, so a login
@@ -141,7 +142,7 @@ fn replace_existing(path: &Path, contents: &[u8]) -> Result<Option<Durability>, 
 
 /// Creates the file at `path`, where there was none; `None` when one appeared meanwhile.
 fn create_new(path: &Path, contents: &[u8]) -> Result<Option<Durability>, InstallError> {
-    let (temp, file) = create_temp(path).map_err(|(error, temp)| WriteError {
+    let (temp, file, claim) = create_temp(path).map_err(|(error, temp)| WriteError {
         step: WriteStep::CreateTemp,
         error,
         temp,
@@ -150,9 +151,14 @@ fn create_new(path: &Path, contents: &[u8]) -> Result<Option<Durability>, Instal
     let written = fill_and_close(file, contents)
         .and_then(|()| rename_noreplace(&temp, path).map_err(|e| (WriteStep::Rename, e)));
     match written {
-        Ok(()) => sync_dir(path).map(Some).map_err(InstallError::Write),
+        Ok(()) => {
+            drop(claim);
+            sync_dir(path).map(Some).map_err(InstallError::Write)
+        }
         Err((step, error)) => {
+            // Still claimed, so the name is ours to remove.
             let unlink_error = std::fs::remove_file(&temp).err();
+            drop(claim);
             if step == WriteStep::Rename
                 && error.kind() == io::ErrorKind::AlreadyExists
                 && unlink_error.is_none()
@@ -225,14 +231,20 @@ mod tests {
     }
 
     #[test]
-    fn replaces_an_existing_file_and_ignores_a_stale_temp() {
+    fn replaces_an_existing_file_and_removes_a_stale_temp() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret");
         std::fs::write(&path, b"OLD\n").unwrap();
         std::fs::write(dir.path().join("secret~"), b"stale").unwrap();
         let _ = install(&path, b"NEW\n").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"NEW\n");
-        assert_eq!(listing(dir.path()), ["secret", "secret~"]);
+        assert_eq!(listing(dir.path()), ["secret"]);
+        // Also when there was no file yet.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(dir.path().join("secret~"), b"stale").unwrap();
+        let _ = install(&path, b"FIRST\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"FIRST\n");
+        assert_eq!(listing(dir.path()), ["secret"]);
     }
 
     #[test]

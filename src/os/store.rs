@@ -399,11 +399,8 @@ impl Deref for LockedFile {
 /// setup command alike) before giving up.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How often a temporary name is drawn again when it already exists.
-const TEMP_ATTEMPTS: usize = 10;
-
-/// The characters of the temporary file's random suffix.
-const TEMP_ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/// How often the temporary file is created again after another writer got in the way.
+const TEMP_ATTEMPTS: usize = 100;
 
 impl LockedFile {
     /// The path this file was locked under.
@@ -414,9 +411,10 @@ impl LockedFile {
 
     /// Replaces the secret file with `contents`, durably and atomically.
     ///
-    /// Writes `<path>~XXXXXX` in the same directory (mode exactly 0400, owned by the current
-    /// fsuid/fsgid), syncs it, renames it over `path` and syncs the directory. On a failure
-    /// before the rename, the secret file is untouched and the temporary file is removed.
+    /// Writes `<path>~` in the same directory (mode exactly 0400, owned by the current
+    /// fsuid/fsgid; see [`create_temp`]), syncs it, renames it over `path` and syncs the
+    /// directory. On a failure before the rename, the secret file is untouched and the
+    /// temporary file is removed.
     ///
     /// Call it at most once: after the rename `path` names a new, unlocked file that another
     /// login may already have locked, so a second call fails (at [`WriteStep::CreateTemp`],
@@ -441,7 +439,7 @@ impl LockedFile {
 
     /// Writes the temporary file and renames it over the path; cleans up on failure.
     fn write_and_rename(&self, contents: &[u8]) -> Result<(), WriteError> {
-        let (temp, file) = create_temp(&self.path).map_err(|(error, temp)| WriteError {
+        let (temp, file, claim) = create_temp(&self.path).map_err(|(error, temp)| WriteError {
             step: WriteStep::CreateTemp,
             error,
             temp,
@@ -450,9 +448,12 @@ impl LockedFile {
         let written = fill_and_close(file, contents)
             .and_then(|()| std::fs::rename(&temp, &self.path).map_err(|e| (WriteStep::Rename, e)));
         let Err((step, error)) = written else {
+            drop(claim);
             return Ok(());
         };
+        // Still claimed, so the name is ours to remove.
         let unlink_error = std::fs::remove_file(&temp).err();
+        drop(claim);
         Err(WriteError {
             step,
             error,
@@ -492,17 +493,45 @@ fn close(file: File) -> io::Result<()> {
     Ok(())
 }
 
-/// Creates a new, empty `<path>~XXXXXX`, retrying with another suffix if the name is taken.
+/// The temporary file of `path`: `<path>~`.
 ///
-/// On failure, gives the error and the last name tried.
-pub(super) fn create_temp(path: &Path) -> Result<(PathBuf, File), (io::Error, Option<PathBuf>)> {
-    let mut last = None;
+/// One fixed name, so a writer that dies between creating it and the rename leaves at most
+/// one copy of the secret behind, which the next writer removes. It is also the name that
+/// RHEL/Fedora's SELinux policy labels like the secret file itself.
+#[must_use]
+pub fn temp_path(path: &Path) -> PathBuf {
+    let mut name = OsString::from(path.as_os_str()).into_vec();
+    name.push(b'~');
+    PathBuf::from(OsString::from_vec(name))
+}
+
+/// A claim on the temporary file: an exclusive `flock` on it, held until dropped.
+///
+/// Every writer claims `<path>~` before it writes to it, renames it or removes it, and checks
+/// after locking that the name still leads to the file it locked. A file at the name that
+/// nobody has claimed is a leftover of a writer that died (its lock died with it). So two
+/// writers never share the temporary file, and a leftover is removed only when no live
+/// writer uses it, whether or not the writers also hold the secret file's lock (the setup
+/// command creating a first file holds none).
+#[derive(Debug)]
+#[must_use = "the temporary file is claimed only while this lives"]
+pub(super) struct TempClaim {
+    _lock: File,
+}
+
+/// Creates a new, empty `<path>~` with mode 0400 and claims it, after removing a leftover
+/// from a writer that died.
+///
+/// A live writer's temporary file is never touched: a leftover is locked (waiting up to
+/// [`LOCK_TIMEOUT`] for a writer still at work) and removed only if the name still leads to
+/// it. A symlink at the name is removed, never followed. On failure, gives the error and the
+/// name.
+pub(super) fn create_temp(
+    path: &Path,
+) -> Result<(PathBuf, File, TempClaim), (io::Error, Option<PathBuf>)> {
+    let temp = temp_path(path);
+    let fail = |e| (e, Some(temp.clone()));
     for _ in 0..TEMP_ATTEMPTS {
-        let suffix = random_suffix().map_err(|e| (e, last.clone()))?;
-        let mut name = OsString::from(path.as_os_str()).into_vec();
-        name.push(b'~');
-        name.extend_from_slice(&suffix);
-        let temp = PathBuf::from(OsString::from_vec(name));
         // create_new gives O_CREAT | O_EXCL, which also refuses a symlink at the name; std
         // always adds O_CLOEXEC.
         let opened = OpenOptions::new()
@@ -511,32 +540,81 @@ pub(super) fn create_temp(path: &Path) -> Result<(PathBuf, File), (io::Error, Op
             .mode(REWRITTEN_MODE)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY)
             .open(&temp);
-        match opened {
-            Ok(file) => return Ok((temp, file)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(temp),
-            Err(e) => return Err((e, Some(temp))),
+        let file = match opened {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                remove_leftover(&temp).map_err(fail)?;
+                continue;
+            }
+            Err(e) => return Err(fail(e)),
+        };
+        // The lock goes on a second descriptor of the same open file, so it outlives the
+        // close that reports write errors and lasts until after the rename.
+        let lock = match file.try_clone() {
+            Ok(lock) => lock,
+            Err(e) => {
+                // Not claimed yet, but nobody else has had a reason to touch it.
+                let _ = std::fs::remove_file(&temp);
+                return Err(fail(e));
+            }
+        };
+        acquire(&lock, LOCK_TIMEOUT).map_err(|e| fail(lock_error_to_io(e)))?;
+        // Someone removing what they took for a leftover may have got in between the
+        // creation and the lock: then the name no longer leads here, and we start over.
+        if names(&temp, &lock).map_err(fail)? {
+            return Ok((temp, file, TempClaim { _lock: lock }));
         }
     }
-    Err((io::Error::from_raw_os_error(libc::EEXIST), last))
+    Err(fail(io::Error::from_raw_os_error(libc::EEXIST)))
 }
 
-/// Six characters from `[A-Za-z0-9]`, uniformly drawn.
-fn random_suffix() -> io::Result<[u8; 6]> {
-    let mut out = [0u8; 6];
-    let mut filled = 0;
-    let mut pool = [0u8; 16];
-    while filled < out.len() {
-        crate::os::random::fill(&mut pool)?;
-        // 248 = 4 * 62: rejecting the bytes above it keeps every character equally likely.
-        for &b in pool.iter().filter(|&&b| b < 248) {
-            if filled == out.len() {
-                break;
-            }
-            out[filled] = TEMP_ALPHABET[usize::from(b % 62)];
-            filled += 1;
-        }
+/// Removes the file at `temp` once no live writer holds it; nothing to do when the name is
+/// free (again).
+fn remove_leftover(temp: &Path) -> io::Result<()> {
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(temp);
+    let file = match opened {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        // A symlink: removing it removes the link only.
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return remove_if_present(temp),
+        Err(e) => return Err(e),
+    };
+    if !file.metadata()?.file_type().is_file() {
+        return Err(io::Error::from_raw_os_error(libc::EEXIST));
     }
-    Ok(out)
+    acquire(&file, LOCK_TIMEOUT).map_err(lock_error_to_io)?;
+    if names(temp, &file)? {
+        remove_if_present(temp)?;
+    }
+    Ok(())
+}
+
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `path` (not followed) still leads to the open `file`.
+fn names(path: &Path, file: &File) -> io::Result<bool> {
+    let held = file.metadata()?;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => Ok((m.dev(), m.ino()) == (held.dev(), held.ino())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+fn lock_error_to_io(e: LockError) -> io::Error {
+    match e {
+        LockError::TimedOut => io::Error::from_raw_os_error(libc::EAGAIN),
+        LockError::Replaced => io::Error::from_raw_os_error(libc::EEXIST),
+        LockError::Io(e) => e,
+    }
 }
 
 /// The directory that holds `path`: its parent, or `.` for a bare file name.
@@ -944,16 +1022,55 @@ mod tests {
     }
 
     #[test]
-    fn temp_names_have_six_alphanumeric_characters() {
-        for _ in 0..100 {
-            let suffix = random_suffix().unwrap();
-            assert!(suffix.iter().all(u8::is_ascii_alphanumeric));
-        }
+    fn the_temp_file_is_the_secret_path_with_a_tilde() {
         let (dir, path) = secret(0o600);
-        let (temp, _file) = create_temp(&path).unwrap();
-        let name = temp.file_name().unwrap().as_bytes();
-        assert_eq!(&name[..name.len() - 6], b".google_authenticator~");
+        let (temp, _file, _claim) = create_temp(&path).unwrap();
+        assert_eq!(temp.file_name().unwrap(), ".google_authenticator~");
         assert_eq!(temp.parent(), Some(dir.path()));
+        assert_eq!(temp, temp_path(&path));
+    }
+
+    #[test]
+    fn a_leftover_temp_file_is_removed_by_the_next_write() {
+        let (dir, path) = secret(0o600);
+        let temp = temp_path(&path);
+        // What a writer killed before its rename leaves: a full copy, mode 0400.
+        write_file(&temp, b"OLDSECRET\n12345678\n", 0o400);
+        let locked = open_locked(&path);
+        assert!(matches!(locked.replace(b"new\n"), Ok(Durability::Synced)));
+        assert_eq!(std::fs::read(&path).unwrap(), b"new\n");
+        assert!(leftovers(dir.path()).is_empty());
+        // A symlink at the name is removed, not followed.
+        let target = dir.path().join("target");
+        write_file(&target, b"keep", 0o600);
+        std::os::unix::fs::symlink(&target, &temp).unwrap();
+        let locked = open_locked(&path);
+        assert!(locked.replace(b"newer\n").is_ok());
+        assert_eq!(std::fs::read(&path).unwrap(), b"newer\n");
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_temp_file_claimed_by_a_live_writer_is_left_alone() {
+        let (_dir, path) = secret(0o600);
+        let (temp, file, claim) = create_temp(&path).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let other = path.clone();
+        let waiter = thread::spawn(move || {
+            let result = create_temp(&other).map(|(t, _, _)| t);
+            tx.send(()).unwrap();
+            result
+        });
+        // The second writer waits for the claim instead of removing a live file.
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+        assert!(temp.exists());
+        // The first writer finishes (here: gives up and removes its file) and lets go.
+        std::fs::remove_file(&temp).unwrap();
+        drop(file);
+        drop(claim);
+        rx.recv_timeout(LONG).unwrap();
+        assert_eq!(waiter.join().unwrap().unwrap(), temp);
     }
 
     /// Whether this process can create files in a directory whose mode forbids it (root with

@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 
 use crate::core::args::{FixedUser, Options, PassMode};
 use crate::core::file::SecretFile;
-use crate::core::log::{Level, LogLine};
+use crate::core::log::{Level, LogLine, printable};
 use crate::core::otp::OtpKey;
 use crate::core::path::{self, Vars};
 use crate::core::policy::{self, Accepted, Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict};
@@ -140,6 +140,8 @@ pub fn authenticate<P: Pam, S: System, A: AsRef<[u8]>>(
         secret_ok: false,
         state: LoopState::default(),
         failed_write: None,
+        ids: (0, 0),
+        identity_failed: false,
     };
     let outcome = run.authenticate(fixed_uid);
     if options.debug {
@@ -172,6 +174,10 @@ struct Run<'a, P: Pam, S: System> {
     state: LoopState,
     /// The first write that failed, reported once the result is known.
     failed_write: Option<FailedWrite>,
+    /// The target user's fsuid and fsgid, held only around file access.
+    ids: (u32, u32),
+    /// Switching to or back from the target user's ids failed: the attempt fails.
+    identity_failed: bool,
 }
 
 /// A write that failed, kept until the result is known.
@@ -203,34 +209,55 @@ impl<P: Pam, S: System> Run<'_, P, S> {
         let Some((uid, gid)) = self.identity(target_uid) else {
             return Outcome::Failure;
         };
+        self.ids = (uid, gid);
+        // The switch is tried once up front, as the original switches before it reads the
+        // file, so a host that cannot switch fails here with the original's log line.
+        if self.as_user(|| ()).is_none() {
+            return Outcome::Failure;
+        }
+        let outcome = self.run_attempt(uid);
+        if self.identity_failed {
+            return Outcome::Failure;
+        }
+        outcome
+    }
+
+    /// Runs `f` (file access only: no logging, no conversation, no other call into the host)
+    /// with the target user's filesystem ids, and switches back before anything else runs.
+    ///
+    /// `None` when the switch failed (logged, and the attempt fails). When switching back
+    /// fails, `f`'s result is returned but the attempt is marked failed: the original exits
+    /// the whole host process there; failing this login closed is enough.
+    fn as_user<T>(&mut self, f: impl FnOnce() -> T) -> Option<T> {
+        let (uid, gid) = self.ids;
         let guard = match FsIdGuard::switch(uid, gid) {
             Ok(g) => g,
             Err(FsIdError::Uid { .. }) => {
+                self.identity_failed = true;
                 self.err(format!(
                     "Failed to change user id to \"{}\"",
                     self.user_text
                 ));
-                return Outcome::Failure;
+                return None;
             }
             Err(FsIdError::Gid { .. } | FsIdError::Restore(_)) => {
+                self.identity_failed = true;
                 self.err(format!(
                     "Failed to change group id for user \"{}\" to {}",
                     self.user_text, gid
                 ));
-                return Outcome::Failure;
+                return None;
             }
         };
-        let outcome = self.with_identity(uid);
+        let out = f();
         if let Err(e) = guard.restore() {
-            // The original exits the whole host process here; failing this login closed is
-            // enough, and the host keeps running.
+            self.identity_failed = true;
             self.pam.log(
                 Level::Err,
                 &format!("Failed to switch the file system identity back: {e}"),
             );
-            return Outcome::Failure;
         }
-        outcome
+        Some(out)
     }
 
     /// Computes the secret path; returns the uid whose identity is used, if known.
@@ -301,7 +328,7 @@ impl<P: Pam, S: System> Run<'_, P, S> {
         }
     }
 
-    fn with_identity(&mut self, uid: u32) -> Outcome {
+    fn run_attempt(&mut self, uid: u32) -> Outcome {
         self.uid = uid;
         self.now = self.sys.now();
         self.rhost = self.pam.rhost();
@@ -403,7 +430,7 @@ impl<P: Pam, S: System> Run<'_, P, S> {
         let mut nothing = SecretFile::from_bytes(Vec::new());
         let (file, key) = match held.as_mut() {
             Some(h) => {
-                let key = h.file.decode_secret().map(|s| OtpKey::new(&s));
+                let key = h.file.decode_secret().and_then(|s| OtpKey::new(&s));
                 (&mut h.file, key)
             }
             None => (&mut nothing, None),
@@ -466,7 +493,10 @@ impl<P: Pam, S: System> Run<'_, P, S> {
         };
         let path = Path::new(OsStr::from_bytes(&path_bytes));
         for _ in 0..MAX_REOPENS {
-            let opened = match OpenedFile::open(path) {
+            let Some(opened) = self.as_user(|| OpenedFile::open(path)) else {
+                return Ok(None);
+            };
+            let opened = match opened {
                 Ok(f) => f,
                 Err(e)
                     if e.raw_os_error() == Some(libc::ENOENT) && self.options.nullok && first =>
@@ -502,7 +532,11 @@ impl<P: Pam, S: System> Run<'_, P, S> {
                 self.log_check_error(e, uid);
                 return Ok(None);
             }
-            let locked = match opened.lock(path, LOCK_TIMEOUT) {
+            // The wait for the lock runs as the user too: it looks the path up again.
+            let Some(locked) = self.as_user(|| opened.lock(path, LOCK_TIMEOUT)) else {
+                return Ok(None);
+            };
+            let locked = match locked {
                 Ok(l) => l,
                 Err(LockError::Replaced) => continue,
                 Err(LockError::TimedOut) => {
@@ -581,7 +615,10 @@ impl<P: Pam, S: System> Run<'_, P, S> {
         if changes.is_empty() {
             return Ok(());
         }
-        match held.locked.replace(held.file.as_bytes()) {
+        let Some(written) = self.as_user(|| held.locked.replace(held.file.as_bytes())) else {
+            return Err(FailedWrite { errno: None });
+        };
+        match written {
             Ok(durability) => {
                 if let Durability::DirectoryNotSynced(e) = durability {
                     self.pam.log(
@@ -623,6 +660,14 @@ impl<P: Pam, S: System> Run<'_, P, S> {
             }
         };
         self.err(line);
+        if e.step == WriteStep::SyncDir {
+            // The rename happened: say what the file holds now instead of "Failed to update".
+            self.err(format!(
+                "Secret file \"{}\" holds the new state, but syncing its directory failed: {why}; a crash may bring back the old state",
+                self.path_text
+            ));
+            return;
+        }
         if let Some(u) = &e.unlink_error {
             self.err(format!(
                 "Failed to delete tempfile \"{temp}\": {}",
@@ -682,6 +727,8 @@ impl<P: Pam, S: System> Run<'_, P, S> {
 /// `nullok` applies: the secret file does not exist.
 struct Missing;
 
+/// Text from outside (user names, paths) as it goes into a log line: control characters
+/// escaped, so no value can start a line of its own.
 fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    printable(bytes)
 }
