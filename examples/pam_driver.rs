@@ -8,7 +8,7 @@
 //! pam_driver --service NAME [--confdir DIR] --user NAME [--rhost HOST] [--ruser NAME]
 //!            [--tty NAME] [--flags N] [--conv MODE] [--answer STR]... [--answer-hex HEX]...
 //!            [--answer-file PATH]... [--acct] [--setcred] [--session] [--chauthtok]
-//!            [--wait-stdin-eof] [--threads N] [--show-clock]
+//!            [--wait-stdin-eof] [--threads N] [--show-clock] [--show-fsid]
 //! ```
 //!
 //! `--answer-file PATH` adds the contents of a file as one answer (for answers longer than
@@ -44,6 +44,8 @@
 //! open_session <NAME> <number>   with --session: pam_open_session, then
 //! close_session <NAME> <number>  pam_close_session
 //! chauthtok <NAME> <number>      with --chauthtok: pam_chauthtok
+//! conv_fsid <fsuid> <fsgid>      with --show-fsid, after each conv_call: the calling thread's
+//!                                filesystem ids while the conversation function runs
 //! clock <time> <sec>.<nsec>      with --show-clock, before pam_authenticate: what time() and
 //!                                clock_gettime(CLOCK_REALTIME) return in this process
 //! waiting                        with --wait-stdin-eof (no --threads): pam_start is done and
@@ -163,12 +165,13 @@ struct Options {
     wait_stdin_eof: bool,
     threads: Option<usize>,
     show_clock: bool,
+    show_fsid: bool,
 }
 
 const USAGE: &str = "usage: pam_driver --service NAME [--confdir DIR] --user NAME [--rhost HOST] \
 [--ruser NAME] [--tty NAME] [--flags N] [--conv script|repeat|conv-error|null|null-array] \
 [--answer STR]... [--answer-hex HEX]... [--answer-file PATH]... [--acct] [--setcred] [--session] \
-[--chauthtok] [--wait-stdin-eof] [--threads N] [--show-clock]";
+[--chauthtok] [--wait-stdin-eof] [--threads N] [--show-clock] [--show-fsid]";
 
 fn cstring(value: Vec<u8>, what: &str) -> Result<CString, String> {
     CString::new(value).map_err(|_| format!("{what} must not contain a NUL byte"))
@@ -210,6 +213,7 @@ fn parse_args() -> Result<Options, String> {
         wait_stdin_eof: false,
         threads: None,
         show_clock: false,
+        show_fsid: false,
     };
     while let Some(arg) = args.next() {
         let name = String::from_utf8_lossy(&arg).into_owned();
@@ -260,6 +264,7 @@ fn parse_args() -> Result<Options, String> {
             "--session" => opts.session = true,
             "--chauthtok" => opts.chauthtok = true,
             "--show-clock" => opts.show_clock = true,
+            "--show-fsid" => opts.show_fsid = true,
             "--wait-stdin-eof" => opts.wait_stdin_eof = true,
             "--threads" => {
                 let v = value()?;
@@ -301,6 +306,7 @@ struct ConvState {
     answers: Vec<CString>,
     next: usize,
     calls: usize,
+    show_fsid: bool,
     out: Out,
 }
 
@@ -335,6 +341,12 @@ unsafe extern "C" fn conversation(
     state
         .out
         .line(&format!("conv_call {} {}", state.calls, num_msg));
+    if state.show_fsid {
+        // An id of -1 is never valid, so these calls change nothing and give the current ids.
+        // SAFETY: setfsuid/setfsgid take a plain integer and touch only this thread.
+        let (uid, gid) = unsafe { (libc::setfsuid(u32::MAX), libc::setfsgid(u32::MAX)) };
+        state.out.line(&format!("conv_fsid {uid} {gid}"));
+    }
     let n = usize::try_from(num_msg).unwrap_or(0);
     if resp.is_null() || msg.is_null() || n == 0 {
         return PAM_CONV_ERR;
@@ -453,6 +465,7 @@ fn run_sequence(opts: &Options, out: Out, ready: &dyn Fn()) -> Result<(), ()> {
         answers: opts.answers.clone(),
         next: 0,
         calls: 0,
+        show_fsid: opts.show_fsid,
         out,
     });
     let conv = PamConv {

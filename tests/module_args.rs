@@ -204,6 +204,58 @@ fn user_by_name_or_uid_uses_that_account_and_never_looks_up_the_pam_user() {
     }
 }
 
+/// Regression: `${USER}` was substituted raw, so the PAM user `../victim` made the module read,
+/// accept and rewrite a file outside the secret directory.
+#[test]
+fn a_user_name_cannot_climb_out_of_the_secret_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    std::fs::create_dir(&secrets).unwrap();
+    // A valid secret file one level up, which the traversal would reach.
+    let victim = write_secret(
+        dir.path(),
+        "victim",
+        format!("{TEST_SECRET}\n\" TOTP_AUTH\n12345678\n").as_bytes(),
+        0o600,
+    );
+    let before = file_state(&victim);
+    let template = format!("secret={}/${{USER}}", secrets.display());
+    let (name, _) = current_user();
+    let fixed = format!("user={name}");
+    for user in ["../victim", "..", ".", "a/../../victim"] {
+        let o = PamRun::new(stack(&[&template, &fixed]))
+            .user(user)
+            .clock(T)
+            .answer("12345678")
+            .run();
+        o.assert_result(code::AUTH_ERR);
+        o.check(
+            o.log_count(&format!(
+                "User name \"{user}\" cannot be part of the secret file path"
+            )) == 1,
+            "the refusal is logged",
+        );
+        o.check(
+            file_state(&victim) == before,
+            "the file outside is untouched",
+        );
+    }
+    // An ordinary name still works.
+    let own = write_secret(
+        &secrets,
+        &name,
+        format!("{TEST_SECRET}\n\" TOTP_AUTH\n").as_bytes(),
+        0o600,
+    );
+    let o = PamRun::new(stack(&[&template, &fixed]))
+        .user(&name)
+        .clock(T)
+        .answer(code_now())
+        .run();
+    o.assert_result(code::SUCCESS);
+    assert!(own.exists());
+}
+
 #[test]
 fn user_with_home_in_secret_prompts_then_fails_with_the_not_implemented_line() {
     let (name, _) = current_user();
@@ -525,8 +577,8 @@ fn nullok_ignores_a_missing_file_without_prompt() {
 #[test]
 fn allow_readonly_keeps_a_success_whose_state_cannot_be_written() {
     let dir = tempfile::tempdir().unwrap();
-    // 250 bytes is a valid name; the temp name `<name>~XXXXXX` (257) is not: ENAMETOOLONG.
-    let name = "g".repeat(250);
+    // 255 bytes is a valid name; the temp name `<name>~` (256) is not: ENAMETOOLONG.
+    let name = "g".repeat(255);
     let content = format!("{TEST_SECRET}\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n");
     let f = write_secret(dir.path(), &name, content.as_bytes(), 0o600);
     let s = secret_arg(&f);

@@ -219,6 +219,41 @@ fn secret_in_the_users_home_works_and_the_rewrite_belongs_to_the_user() {
     o.assert_result(code::SUCCESS);
 }
 
+/// Regression: the module kept the user's filesystem ids while the host's conversation
+/// callback ran (and while it logged), so files the host created there belonged to the user
+/// and root-only files were out of its reach.
+#[test]
+#[ignore = "root tier: creates a user and switches the file system ids"]
+fn the_conversation_and_logging_run_with_the_hosts_own_ids() {
+    let u = TempUser::new();
+    let f = u.write_secret(&totp_file("\" DISALLOW_REUSE\n\" RATE_LIMIT 3 30\n"));
+    // The syslog capture file belongs to root with mode 0600: the module's lines reach it only
+    // when the module logs with root's ids.
+    let p = u.run(&[]).answer(code_now());
+    let (o, _) = p.run_with(&[OsStr::new("--show-fsid")], None);
+    o.assert_result(code::SUCCESS);
+    let fsids: Vec<&str> = o
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("conv_fsid "))
+        .collect();
+    o.check(!fsids.is_empty(), "the conversation was called");
+    o.check(
+        fsids.iter().all(|ids| *ids == "0 0"),
+        &format!("the conversation ran as root, not as the user: {fsids:?}"),
+    );
+    o.check(
+        o.module_log()
+            .contains(&format!("Accepted google_authenticator for {}", u.name)),
+        "the module's lines reach a root-only log file",
+    );
+    let after = file_state(&f);
+    o.check(
+        after.uid == u.uid && after.gid == u.gid,
+        "the rewrite belongs to the user",
+    );
+}
+
 #[test]
 #[ignore = "root tier: creates a user and switches the file system ids"]
 fn directory_not_writable_by_the_user_fails_a_correct_code_unless_allow_readonly() {

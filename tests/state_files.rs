@@ -312,6 +312,124 @@ fn grace_period_records_last_entries_per_host_newest_key_first() {
     );
 }
 
+/// Regression: PAM_RHOST used to be stored in a `LAST` line as it was, so a host with a line
+/// break planted a scratch code or an option of the caller's choosing.
+#[test]
+fn a_remote_host_with_a_line_break_never_adds_a_line_to_the_file() {
+    let original = format!("{S}\n\" TOTP_AUTH\n");
+    for host in [
+        "10.0.0.1\n87654321",
+        "10.0.0.1\n\" WINDOW_SIZE 17",
+        "10.0.0.1\r\" DISALLOW_REUSE",
+        "10.0.0.1 99999",
+    ] {
+        let c = Case::new(original.as_bytes());
+        let s = format!("secret={}", c.path.display());
+        let before = c.state();
+        let o = PamRun::new(stack(&[&s, "grace_period=3600"]))
+            .rhost(host)
+            .clock(T)
+            .answer(totp_at(T))
+            .run();
+        o.assert_result(code::SUCCESS);
+        c.check_untouched(&o, &before);
+        o.check(
+            o.module_log().iter().any(|l| {
+                l.starts_with("Remote host \"10.0.0.1") && l.ends_with("grace period not recorded")
+            }),
+            "the host that cannot be stored is logged",
+        );
+        o.check(
+            o.module_log().iter().all(|l| !l.contains(['\n', '\r'])),
+            "no log line carries a line break",
+        );
+        // The planted "scratch code" does not work, and the same host gets no grace.
+        let o = PamRun::new(stack(&[&s, "grace_period=3600"]))
+            .rhost(host)
+            .clock(T + 60)
+            .answer("87654321")
+            .run();
+        o.assert_result(code::AUTH_ERR);
+        o.check(o.prompts.len() == 1, "prompted: no grace for this host");
+    }
+}
+
+/// Regression: a writer killed between creating its temporary file and the rename left a full
+/// copy of the secret under a new random name each time, and they piled up.
+#[test]
+fn a_leftover_temp_file_is_removed_by_the_next_write() {
+    let c = Case::new(format!("{S}\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n12345678\n").as_bytes());
+    let leftover = c.dir.path().join("ga~");
+    write_secret(c.dir.path(), "ga~", b"OLDSECRET\n11111111\n", 0o400);
+    let before = c.state();
+    let o = c.run(T, &totp_at(T), &[]);
+    o.assert_result(code::SUCCESS);
+    c.check_rewritten(
+        &o,
+        &before,
+        &format!("{S}\n\" TOTP_AUTH\n\" DISALLOW_REUSE 10000\n12345678\n"),
+    );
+    o.check(!leftover.exists(), "the leftover is gone");
+}
+
+/// Kills the login exactly at the rename, again and again: each kill leaves at most the one
+/// temporary file `<secret>~`, the secret itself is always the old state, and the next
+/// login that writes clears the leftover.
+#[test]
+fn kills_at_the_rename_leave_at_most_one_temp_file() {
+    let c = Case::new(format!("{S}\n\" TOTP_AUTH\n12345678\n87654321\n").as_bytes());
+    let s = format!("secret={}", c.path.display());
+    let before = c.state();
+    for _ in 0..5 {
+        let o = PamRun::new(stack(&[&s]))
+            .clock(T)
+            .answer("12345678")
+            .run_under_strace(&["-e", "inject=rename,renameat,renameat2:signal=KILL"])
+            .expect("harness error: strace could not be started (apt-get install strace)");
+        o.check(o.exit_code.is_none(), "the driver was killed at the rename");
+        o.check(c.state() == before, "the secret file is the old state");
+        let left = temp_leftovers(c.dir.path());
+        o.check(left == ["ga~"], &format!("exactly one leftover: {left:?}"));
+    }
+    let o = c.run(T, "12345678", &[]);
+    o.assert_result(code::SUCCESS);
+    c.check_rewritten(&o, &before, &format!("{S}\n\" TOTP_AUTH\n87654321\n"));
+}
+
+/// Regression: after a successful rename, a failed directory fsync was logged as "Failed to
+/// update secret file" next to "Accepted", without saying that the new state is in place.
+#[test]
+fn a_failed_directory_sync_says_what_the_file_holds() {
+    let c = Case::new(format!("{S}\n\" TOTP_AUTH\n12345678\n87654321\n").as_bytes());
+    let s = format!("secret={}", c.path.display());
+    // The first fsync is the temporary file's, the second the directory's.
+    let o = PamRun::new(stack(&[&s]))
+        .clock(T)
+        .answer("12345678")
+        .run_under_strace(&["-e", "inject=fsync:error=EIO:when=2"])
+        .expect("harness error: strace could not be started (apt-get install strace)");
+    o.assert_result(code::AUTH_ERR);
+    let log = o.module_log();
+    let path = c.path.display();
+    o.check(
+        log.iter().any(|l| {
+            *l == format!(
+                "Secret file \"{path}\" holds the new state, but syncing its directory failed: Input/output error; a crash may bring back the old state"
+            )
+        }),
+        "says the new state is in place",
+    );
+    o.check(
+        !log.iter()
+            .any(|l| l.starts_with("Failed to update secret file")),
+        "no \"Failed to update\" after a rename that happened",
+    );
+    o.check(
+        c.state().bytes.as_deref() == Some(format!("{S}\n\" TOTP_AUTH\n87654321\n").as_bytes()),
+        "the used scratch code is gone",
+    );
+}
+
 /// A stack that authenticates with the module (missing file + nullok is enough) and lists
 /// the module for the other types too.
 fn all_types_stack(dir: &Path) -> Stack {

@@ -1125,6 +1125,44 @@ impl PamRun {
 // PAM inside the calling process
 // ---------------------------------------------------------------------------------------
 
+impl PamRun {
+    /// Runs the driver once under `strace -f` with `strace_args` (for example
+    /// `-e inject=rename:signal=KILL` to kill it at the rename, or
+    /// `-e inject=fsync:error=EIO:when=2`), so faults land exactly at one system call. The
+    /// driver's preloads (libfaketime, the syslog capture) are handed to the traced process
+    /// only, never to strace itself. `None` when strace cannot be started (a harness error
+    /// for the caller to report).
+    pub fn run_under_strace(&self, strace_args: &[&str]) -> Option<Outcome> {
+        let mut p = self.prepare(false);
+        let mut cmd = Command::new("strace");
+        cmd.args(["-f", "-qq", "-o", "/dev/null"]).args(strace_args);
+        for (k, v) in p.cmd.get_envs() {
+            match v {
+                Some(v) if k == "LD_PRELOAD" => {
+                    let mut arg = OsString::from("LD_PRELOAD=");
+                    arg.push(v);
+                    cmd.arg("-E").arg(arg);
+                    cmd.env_remove(k);
+                }
+                Some(v) => {
+                    cmd.env(k, v);
+                }
+                None => {
+                    cmd.env_remove(k);
+                }
+            }
+        }
+        cmd.arg("--")
+            .arg(p.cmd.get_program())
+            .args(p.cmd.get_args());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let out = cmd.output().ok()?;
+        p.finish(&out).into_iter().next()
+    }
+}
+
 /// Calls libpam from the calling process instead of through the driver: for the benchmark,
 /// and for threads of one process that each type their own answer. No libfaketime here, so
 /// modules see the real clock, and syslog is not captured.
