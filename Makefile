@@ -18,10 +18,11 @@ COMMAND    := target/release/google-authenticator
 # Debian packages the build and the tests need.
 # openssh-server: its service is not started by the tests (they run a private sshd).
 # python3-venv and nodejs (with npm): JupyterHub and its proxy for the end-to-end tests.
-# strace: fault injection at single system calls (kills and I/O errors in the state tests).
+# strace: fault injection at single system calls (kills and I/O errors in the state tests);
+# valgrind: instruction counts (callgrind) and memory checks of the module.
 APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool \
                 openssh-server openssh-client python3 python3-pexpect python3-venv nodejs \
-                strace
+                strace valgrind
 
 .PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke differential-long install uninstall deb clean
 

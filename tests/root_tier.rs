@@ -254,6 +254,76 @@ fn the_conversation_and_logging_run_with_the_hosts_own_ids() {
     );
 }
 
+/// Instructions executed inside `pam_authenticate` for one run (callgrind counts them
+/// exactly, so the comparison does not depend on the machine's load).
+fn instructions_in_pam_authenticate(run: &PamRun) -> u64 {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out_file = dir.path().join("callgrind.out");
+    let out_arg = format!("--callgrind-out-file={}", out_file.display());
+    let o = run
+        .run_under_valgrind(&[
+            "--tool=callgrind",
+            "--toggle-collect=pam_authenticate",
+            &out_arg,
+        ])
+        .expect("harness error: valgrind could not be started (apt-get install valgrind)");
+    o.assert_result(code::AUTH_ERR);
+    let text = std::fs::read_to_string(&out_file)
+        .unwrap_or_else(|e| panic!("harness error: no callgrind output: {e}\n{}", o.stderr));
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("summary: ")
+                .or_else(|| l.strip_prefix("totals: "))
+        })
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "harness error: no instruction total in {}",
+                out_file.display()
+            )
+        })
+}
+
+/// Regression: a wrong code cost an enrolled user about twice as much as a user without a
+/// file or an unknown user (822, 377 and 464 µs), so timing told enrolled accounts apart.
+#[test]
+#[ignore = "root tier: creates a user and switches to nobody for an unknown user"]
+fn a_wrong_code_costs_the_same_whether_or_not_the_user_is_enrolled() {
+    // A code that no step within the skew search (±1500 steps around T) gives.
+    let tm = (T / 30) as u64;
+    let wrong = (0..1_000_000u32)
+        .map(|c| format!("{c:06}"))
+        .find(|c| (tm - 1500..=tm + 1500).all(|s| totp_code(TEST_SECRET, s * 30) != *c))
+        .unwrap();
+    let enrolled = TempUser::new();
+    enrolled.write_secret(&totp_file(""));
+    let not_enrolled = TempUser::new();
+    let ghost = format!("ga-no-such-user-{}", std::process::id());
+    let cases = [
+        ("enrolled", enrolled.run(&[]).answer(&wrong)),
+        ("no secret file", not_enrolled.run(&[]).answer(&wrong)),
+        (
+            "unknown user",
+            PamRun::new(stack(&[])).user(&ghost).clock(T).answer(&wrong),
+        ),
+    ];
+    let counts: Vec<(&str, u64)> = cases
+        .iter()
+        .map(|(name, run)| (*name, instructions_in_pam_authenticate(run)))
+        .collect();
+    println!("instructions in pam_authenticate for a wrong code: {counts:?}");
+    let base = counts[0].1 as f64;
+    for (name, n) in &counts {
+        let ratio = *n as f64 / base;
+        assert!(
+            (0.9..=1.1).contains(&ratio),
+            "a wrong code for the {name} case costs {n} instructions, {ratio:.2} times the \
+             enrolled case ({base}): {counts:?}"
+        );
+    }
+}
+
 #[test]
 #[ignore = "root tier: creates a user and switches the file system ids"]
 fn directory_not_writable_by_the_user_fails_a_correct_code_unless_allow_readonly() {

@@ -1133,21 +1133,41 @@ impl PamRun {
     /// only, never to strace itself. `None` when strace cannot be started (a harness error
     /// for the caller to report).
     pub fn run_under_strace(&self, strace_args: &[&str]) -> Option<Outcome> {
+        let mut args = vec!["-f", "-qq", "-o", "/dev/null"];
+        args.extend_from_slice(strace_args);
+        self.run_wrapped("strace", &args, Some("-E"))
+    }
+
+    /// Runs the driver once under `valgrind` with `valgrind_args` (the tool and its options);
+    /// valgrind hands the preloads on to the driver itself. `None` when valgrind cannot be
+    /// started.
+    pub fn run_under_valgrind(&self, valgrind_args: &[&str]) -> Option<Outcome> {
+        self.run_wrapped("valgrind", valgrind_args, None)
+    }
+
+    /// Runs `program args -- <driver command>`. With `preload_flag`, LD_PRELOAD is passed
+    /// as `<flag> LD_PRELOAD=...` instead of through the environment.
+    fn run_wrapped(
+        &self,
+        program: &str,
+        args: &[&str],
+        preload_flag: Option<&str>,
+    ) -> Option<Outcome> {
         let mut p = self.prepare(false);
-        let mut cmd = Command::new("strace");
-        cmd.args(["-f", "-qq", "-o", "/dev/null"]).args(strace_args);
+        let mut cmd = Command::new(program);
+        cmd.args(args);
         for (k, v) in p.cmd.get_envs() {
-            match v {
-                Some(v) if k == "LD_PRELOAD" => {
+            match (v, preload_flag) {
+                (Some(v), Some(flag)) if k == "LD_PRELOAD" => {
                     let mut arg = OsString::from("LD_PRELOAD=");
                     arg.push(v);
-                    cmd.arg("-E").arg(arg);
+                    cmd.arg(flag).arg(arg);
                     cmd.env_remove(k);
                 }
-                Some(v) => {
+                (Some(v), _) => {
                     cmd.env(k, v);
                 }
-                None => {
+                (None, _) => {
                     cmd.env_remove(k);
                 }
             }
