@@ -8,7 +8,7 @@
 //! pam_driver --service NAME [--confdir DIR] --user NAME [--rhost HOST] [--ruser NAME]
 //!            [--tty NAME] [--flags N] [--conv MODE] [--answer STR]... [--answer-hex HEX]...
 //!            [--answer-file PATH]... [--acct] [--setcred] [--session] [--chauthtok]
-//!            [--wait-stdin-eof] [--threads N] [--show-clock] [--show-fsid]
+//!            [--wait-stdin-eof] [--threads N] [--show-clock] [--show-fsid] [--show-time]
 //! ```
 //!
 //! `--answer-file PATH` adds the contents of a file as one answer (for answers longer than
@@ -46,6 +46,8 @@
 //! chauthtok <NAME> <number>      with --chauthtok: pam_chauthtok
 //! conv_fsid <fsuid> <fsgid>      with --show-fsid, after each conv_call: the calling thread's
 //!                                filesystem ids while the conversation function runs
+//! elapsed_ns <n>                 with --show-time, after the result: the wall time
+//!                                pam_authenticate took, in nanoseconds
 //! clock <time> <sec>.<nsec>      with --show-clock, before pam_authenticate: what time() and
 //!                                clock_gettime(CLOCK_REALTIME) return in this process
 //! waiting                        with --wait-stdin-eof (no --threads): pam_start is done and
@@ -166,12 +168,13 @@ struct Options {
     threads: Option<usize>,
     show_clock: bool,
     show_fsid: bool,
+    show_time: bool,
 }
 
 const USAGE: &str = "usage: pam_driver --service NAME [--confdir DIR] --user NAME [--rhost HOST] \
 [--ruser NAME] [--tty NAME] [--flags N] [--conv script|repeat|conv-error|null|null-array] \
 [--answer STR]... [--answer-hex HEX]... [--answer-file PATH]... [--acct] [--setcred] [--session] \
-[--chauthtok] [--wait-stdin-eof] [--threads N] [--show-clock] [--show-fsid]";
+[--chauthtok] [--wait-stdin-eof] [--threads N] [--show-clock] [--show-fsid] [--show-time]";
 
 fn cstring(value: Vec<u8>, what: &str) -> Result<CString, String> {
     CString::new(value).map_err(|_| format!("{what} must not contain a NUL byte"))
@@ -214,6 +217,7 @@ fn parse_args() -> Result<Options, String> {
         threads: None,
         show_clock: false,
         show_fsid: false,
+        show_time: false,
     };
     while let Some(arg) = args.next() {
         let name = String::from_utf8_lossy(&arg).into_owned();
@@ -265,6 +269,7 @@ fn parse_args() -> Result<Options, String> {
             "--chauthtok" => opts.chauthtok = true,
             "--show-clock" => opts.show_clock = true,
             "--show-fsid" => opts.show_fsid = true,
+            "--show-time" => opts.show_time = true,
             "--wait-stdin-eof" => opts.wait_stdin_eof = true,
             "--threads" => {
                 let v = value()?;
@@ -531,11 +536,18 @@ fn run_sequence(opts: &Options, out: Out, ready: &dyn Fn()) -> Result<(), ()> {
     }
     ready();
 
+    let started = std::time::Instant::now();
     // SAFETY: `pamh` is the live handle from pam_start.
     let rc = unsafe { pam_authenticate(pamh, opts.flags) };
+    let elapsed = started.elapsed();
     // The conversation is finished; `state` is only read from here on.
     let state_ref = &state;
     state_ref.out.line(&format!("result {} {rc}", pam_name(rc)));
+    if opts.show_time {
+        state_ref
+            .out
+            .line(&format!("elapsed_ns {}", elapsed.as_nanos()));
+    }
     if let Some(tok) = authtok(pamh) {
         state_ref.out.line(&format!("authtok {}", quote(&tok)));
     }

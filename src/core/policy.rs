@@ -425,14 +425,14 @@ fn rate_limit(file: &mut SecretFile, now: i64) -> RateLimit {
 /// The longest remote host a LAST line holds (what the original reads back).
 const MAX_HOST_LEN: usize = 255;
 
-/// Whether PAM_RHOST can be stored in a LAST line and read back as the same host: 1 to 255
-/// characters of `[0-9A-Za-z:%.-]`, the characters the file format reads as a host (IPv4,
-/// IPv6 with a zone, DNS names). Anything else (white space, a line break, NUL, a quote,
-/// over-long) could add or change a line or a token of the file, so such a host is never
-/// recorded and never gets a grace period.
+/// Whether PAM_RHOST can be stored in a LAST line as one token and read back as the same
+/// host: 1 to 255 bytes with no white space, control character or NUL. Such a host could
+/// add, split or change a line or a token of the file, so it is never recorded and never
+/// gets a grace period. (Hosts with other characters, such as `_`, are kept as upstream
+/// keeps them.)
 #[must_use]
 pub fn storable_host(rhost: &[u8]) -> bool {
-    (1..=MAX_HOST_LEN).contains(&rhost.len()) && rhost.iter().all(|&b| is_host_char(b))
+    (1..=MAX_HOST_LEN).contains(&rhost.len()) && rhost.iter().all(|&b| b > b' ' && b != 0x7f)
 }
 
 fn is_host_char(b: u8) -> bool {
@@ -1219,12 +1219,14 @@ mod tests {
             grace_period: 60,
             ..Options::default()
         };
-        let hostile: [&[u8]; 7] = [
+        let hostile: [&[u8]; 9] = [
             b"10.0.0.1\n87654321",
             b"10.0.0.1\n\" WINDOW_SIZE 17",
             b"10.0.0.1\r\" DISALLOW_REUSE",
             b"10.0.0.1 99",
+            b"10.0.0.1\t99",
             b"a\0b",
+            b"a\x7fb",
             b"",
             &[b'a'; 256],
         ];
@@ -1258,11 +1260,12 @@ mod tests {
                 "{rhost:?}"
             );
         }
-        // Every host the format can read back is still recorded, as before.
+        // Every host that is one token is still recorded, as before.
         for rhost in [
             &b"10.1.2.3"[..],
             b"fe80::1%eth0",
             b"host-1.example.org",
+            b"bad_host",
             &[b'a'; 255],
         ] {
             let c = Ctx {
