@@ -9,6 +9,7 @@
 //!            [--tty NAME] [--flags N] [--conv MODE] [--answer STR]... [--answer-hex HEX]...
 //!            [--answer-file PATH]... [--acct] [--setcred] [--session] [--chauthtok]
 //!            [--wait-stdin-eof] [--threads N] [--show-clock] [--show-fsid] [--show-time]
+//!            [--lookup-user]
 //! ```
 //!
 //! `--answer-file PATH` adds the contents of a file as one answer (for answers longer than
@@ -48,6 +49,9 @@
 //!                                filesystem ids while the conversation function runs
 //! elapsed_ns <n>                 with --show-time, after the result: the wall time
 //!                                pam_authenticate took, in nanoseconds
+//!
+//! `--lookup-user` looks the user up in the passwd database before `pam_start`, as sshd
+//! does, so the name service modules are loaded before anything is timed.
 //! clock <time> <sec>.<nsec>      with --show-clock, before pam_authenticate: what time() and
 //!                                clock_gettime(CLOCK_REALTIME) return in this process
 //! waiting                        with --wait-stdin-eof (no --threads): pam_start is done and
@@ -169,12 +173,14 @@ struct Options {
     show_clock: bool,
     show_fsid: bool,
     show_time: bool,
+    lookup_user: bool,
 }
 
 const USAGE: &str = "usage: pam_driver --service NAME [--confdir DIR] --user NAME [--rhost HOST] \
 [--ruser NAME] [--tty NAME] [--flags N] [--conv script|repeat|conv-error|null|null-array] \
 [--answer STR]... [--answer-hex HEX]... [--answer-file PATH]... [--acct] [--setcred] [--session] \
-[--chauthtok] [--wait-stdin-eof] [--threads N] [--show-clock] [--show-fsid] [--show-time]";
+[--chauthtok] [--wait-stdin-eof] [--threads N] [--show-clock] [--show-fsid] [--show-time] \
+[--lookup-user]";
 
 fn cstring(value: Vec<u8>, what: &str) -> Result<CString, String> {
     CString::new(value).map_err(|_| format!("{what} must not contain a NUL byte"))
@@ -218,6 +224,7 @@ fn parse_args() -> Result<Options, String> {
         show_clock: false,
         show_fsid: false,
         show_time: false,
+        lookup_user: false,
     };
     while let Some(arg) = args.next() {
         let name = String::from_utf8_lossy(&arg).into_owned();
@@ -270,6 +277,7 @@ fn parse_args() -> Result<Options, String> {
             "--show-clock" => opts.show_clock = true,
             "--show-fsid" => opts.show_fsid = true,
             "--show-time" => opts.show_time = true,
+            "--lookup-user" => opts.lookup_user = true,
             "--wait-stdin-eof" => opts.wait_stdin_eof = true,
             "--threads" => {
                 let v = value()?;
@@ -465,6 +473,22 @@ fn authtok(pamh: *mut PamHandle) -> Option<Vec<u8>> {
 /// Runs one pam_start / pam_authenticate / [pam_acct_mgmt] / pam_end sequence.
 /// `ready` is called between pam_start and pam_authenticate (the start barrier).
 fn run_sequence(opts: &Options, out: Out, ready: &dyn Fn()) -> Result<(), ()> {
+    if opts.lookup_user {
+        let mut pwd = std::mem::MaybeUninit::<libc::passwd>::uninit();
+        let mut buf = vec![0 as libc::c_char; 16 * 1024];
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call and `buf` is as long as said; the result
+        // is not used (only the lookup's side effect of loading the NSS modules is wanted).
+        unsafe {
+            libc::getpwnam_r(
+                opts.user.as_ptr(),
+                pwd.as_mut_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &raw mut found,
+            )
+        };
+    }
     let mut state = Box::new(ConvState {
         mode: opts.conv,
         answers: opts.answers.clone(),

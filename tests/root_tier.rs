@@ -703,10 +703,10 @@ fn timing_campaign_wrong_code_medians_per_kind_of_account() {
             continue;
         }
         for (i, (_, run)) in cases.iter().enumerate() {
-            let (o, _) = run
-                .clone()
-                .answer(&wrong)
-                .run_with(&[OsStr::new("--show-time")], None);
+            let (o, _) = run.clone().answer(&wrong).run_with(
+                &[OsStr::new("--show-time"), OsStr::new("--lookup-user")],
+                None,
+            );
             o.assert_result(code::AUTH_ERR);
             let ns = o
                 .stdout
