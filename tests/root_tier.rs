@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use support::{
-    Outcome, PamRun, Stack, TEST_SECRET, code, file_state, our_module, temp_leftovers, totp_code,
-    write_secret,
+    Outcome, PamRun, Stack, TEST_SECRET, code, file_state, our_module, reference_module,
+    temp_leftovers, totp_code, write_secret,
 };
 
 /// Frozen time: TOTP step 10000, where the test secret's code is `050548`.
@@ -729,6 +729,131 @@ fn timing_campaign_wrong_code_medians_per_kind_of_account() {
             m / 1000,
             times[i].len(),
             m as f64 / base
+        );
+    }
+}
+
+/// An ext4 file system in an image file, loop-mounted; unmounted on drop.
+struct Ext4Image {
+    image: PathBuf,
+    mount: TmpMount,
+    _dir: tempfile::TempDir,
+}
+
+/// A mount point that is unmounted (lazily if need be) on drop.
+struct TmpMount(PathBuf);
+
+impl Drop for TmpMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).output();
+        let _ = Command::new("umount").arg("-l").arg(&self.0).output();
+    }
+}
+
+impl Ext4Image {
+    fn new() -> Self {
+        require_root();
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("fs.img");
+        run_cmd(Command::new("truncate").args(["-s", "32M"]).arg(&image));
+        run_cmd(
+            Command::new("mkfs.ext4")
+                .args(["-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0"])
+                .arg(&image),
+        );
+        let mount = dir.path().join("mnt");
+        std::fs::create_dir(&mount).unwrap();
+        run_cmd(
+            Command::new("mount")
+                .args(["-o", "loop"])
+                .arg(&image)
+                .arg(&mount),
+        );
+        Ext4Image {
+            image,
+            mount: TmpMount(mount),
+            _dir: dir,
+        }
+    }
+
+    fn root(&self) -> &Path {
+        &self.mount.0
+    }
+
+    /// What a crash right now would leave: a copy of the image as the disk holds it, mounted
+    /// (the journal is replayed as after a power cut), and the bytes of `rel` in it.
+    fn crash_copy_of(&self, rel: &str) -> Option<Vec<u8>> {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("copy.img");
+        run_cmd(
+            Command::new("cp")
+                .arg("--sparse=always")
+                .arg(&self.image)
+                .arg(&copy),
+        );
+        let mount = TmpMount(dir.path().join("mnt"));
+        std::fs::create_dir(&mount.0).unwrap();
+        run_cmd(
+            Command::new("mount")
+                .args(["-o", "loop"])
+                .arg(&copy)
+                .arg(&mount.0),
+        );
+        std::fs::read(mount.0.join(rel)).ok()
+    }
+}
+
+/// The durability campaign: right after a successful login with a scratch code, a copy of
+/// the disk (what a power cut would leave) must not hold the used code. Debian's module,
+/// which syncs nothing, is run the same way and its figure printed (not asserted).
+/// `GA_DURABILITY_ROUNDS` sets the number of logins per module (default 10).
+#[test]
+#[ignore = "root tier: loop-mounts ext4 images"]
+fn a_used_scratch_code_is_on_disk_when_the_login_succeeds() {
+    let rounds: usize = std::env::var("GA_DURABILITY_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let modules = [
+        ("ours", our_module()),
+        ("Debian's C module", reference_module()),
+    ];
+    let mut stale = [0usize; 2];
+    for round in 0..rounds {
+        for (m, (name, module)) in modules.iter().enumerate() {
+            let fs = Ext4Image::new();
+            let f = write_secret(
+                fs.root(),
+                "ga",
+                format!("{TEST_SECRET}\n\" TOTP_AUTH\n12345678\n87654321\n").as_bytes(),
+                0o600,
+            );
+            // Whatever the setup wrote is on disk before the login starts.
+            run_cmd(Command::new("sync").arg("-f").arg(&f));
+            let s = format!("secret={}", f.display());
+            let o = PamRun::new(Stack::new().probe(module, &[&s]))
+                .clock(T)
+                .answer("12345678")
+                .run();
+            o.assert_result(code::SUCCESS);
+            let on_disk = fs.crash_copy_of("ga").unwrap_or_default();
+            let holds_code = String::from_utf8_lossy(&on_disk).contains("12345678");
+            if holds_code {
+                stale[m] += 1;
+            }
+            if m == 0 {
+                o.check(
+                    !holds_code,
+                    &format!("{name}, round {round}: the used code is gone on disk"),
+                );
+            }
+        }
+    }
+    for (m, (name, _)) in modules.iter().enumerate() {
+        println!(
+            "durability campaign: {name}: {} of {rounds} crash copies taken right after a \
+             successful scratch-code login still hold the used code",
+            stale[m]
         );
     }
 }
