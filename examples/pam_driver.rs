@@ -9,7 +9,7 @@
 //!            [--tty NAME] [--flags N] [--conv MODE] [--answer STR]... [--answer-hex HEX]...
 //!            [--answer-file PATH]... [--acct] [--setcred] [--session] [--chauthtok]
 //!            [--wait-stdin-eof] [--threads N] [--show-clock] [--show-fsid] [--show-time]
-//!            [--lookup-user]
+//!            [--lookup-user] [--pause-at-prompt]
 //! ```
 //!
 //! `--answer-file PATH` adds the contents of a file as one answer (for answers longer than
@@ -49,6 +49,9 @@
 //!                                filesystem ids while the conversation function runs
 //! elapsed_ns <n>                 with --show-time, after the result: the wall time
 //!                                pam_authenticate took, in nanoseconds
+//!
+//! `--pause-at-prompt`: at each prompt the driver prints `paused` and waits for a line on
+//! stdin before it answers, so a test can change the secret file while the user "types".
 //!
 //! `--lookup-user` looks the user up in the passwd database before `pam_start`, as sshd
 //! does, so the name service modules are loaded before anything is timed.
@@ -174,13 +177,14 @@ struct Options {
     show_fsid: bool,
     show_time: bool,
     lookup_user: bool,
+    pause_at_prompt: bool,
 }
 
 const USAGE: &str = "usage: pam_driver --service NAME [--confdir DIR] --user NAME [--rhost HOST] \
 [--ruser NAME] [--tty NAME] [--flags N] [--conv script|repeat|conv-error|null|null-array] \
 [--answer STR]... [--answer-hex HEX]... [--answer-file PATH]... [--acct] [--setcred] [--session] \
 [--chauthtok] [--wait-stdin-eof] [--threads N] [--show-clock] [--show-fsid] [--show-time] \
-[--lookup-user]";
+[--lookup-user] [--pause-at-prompt]";
 
 fn cstring(value: Vec<u8>, what: &str) -> Result<CString, String> {
     CString::new(value).map_err(|_| format!("{what} must not contain a NUL byte"))
@@ -225,6 +229,7 @@ fn parse_args() -> Result<Options, String> {
         show_fsid: false,
         show_time: false,
         lookup_user: false,
+        pause_at_prompt: false,
     };
     while let Some(arg) = args.next() {
         let name = String::from_utf8_lossy(&arg).into_owned();
@@ -278,6 +283,7 @@ fn parse_args() -> Result<Options, String> {
             "--show-fsid" => opts.show_fsid = true,
             "--show-time" => opts.show_time = true,
             "--lookup-user" => opts.lookup_user = true,
+            "--pause-at-prompt" => opts.pause_at_prompt = true,
             "--wait-stdin-eof" => opts.wait_stdin_eof = true,
             "--threads" => {
                 let v = value()?;
@@ -320,6 +326,7 @@ struct ConvState {
     next: usize,
     calls: usize,
     show_fsid: bool,
+    pause_at_prompt: bool,
     out: Out,
 }
 
@@ -386,6 +393,16 @@ unsafe extern "C" fn conversation(
         };
         state.out.line(&line);
         messages.push(m.msg_style);
+    }
+
+    if state.pause_at_prompt
+        && messages
+            .iter()
+            .any(|s| matches!(*s, PAM_PROMPT_ECHO_OFF | PAM_PROMPT_ECHO_ON))
+    {
+        state.out.line("paused");
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
     }
 
     match state.mode {
@@ -495,6 +512,7 @@ fn run_sequence(opts: &Options, out: Out, ready: &dyn Fn()) -> Result<(), ()> {
         next: 0,
         calls: 0,
         show_fsid: opts.show_fsid,
+        pause_at_prompt: opts.pause_at_prompt,
         out,
     });
     let conv = PamConv {

@@ -422,3 +422,129 @@ fn failing_or_empty_conversation_prompts_twice_then_fails() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Hostile changes while the user types: the file (or its directory) is replaced after the
+// prompt went out and before the answer comes back.
+// ---------------------------------------------------------------------------------------
+
+/// A valid secret with a scratch code whose use would need a write.
+fn scratch_file() -> Vec<u8> {
+    format!("{TEST_SECRET}\n\" TOTP_AUTH\n12345678\n").into_bytes()
+}
+
+/// Runs a scratch-code login on `dir/ga`, calling `swap` while the module waits for the
+/// answer; the login must fail within a second of the answer with one line naming the
+/// problem (`reason` is a part of it). Returns the outcome.
+fn swapped_during_prompt(dir: &Path, reason: &str, swap: impl FnOnce()) -> Outcome {
+    let path = dir.join("ga");
+    let s = secret_arg(&path);
+    let (o, took) = PamRun::new(stack(&[&s]))
+        .clock(T)
+        .answer("12345678")
+        .run_pausing_at_prompt(swap);
+    o.check(
+        took < LIMIT,
+        &format!("ended within a second (took {took:?})"),
+    );
+    o.assert_result(code::AUTH_ERR);
+    o.check(
+        o.module_log().iter().any(|l| l.contains(reason)),
+        &format!("a line saying {reason:?}"),
+    );
+    o
+}
+
+#[test]
+fn a_secret_swapped_for_a_symlink_during_the_prompt_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_secret(dir.path(), "ga", &scratch_file(), 0o600);
+    let target = write_secret(dir.path(), "elsewhere", &scratch_file(), 0o600);
+    let before = file_state(&target);
+    let o = swapped_during_prompt(dir.path(), "is not a regular file", || {
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+    });
+    check_unchanged(&o, &target, &before);
+    o.check(
+        std::fs::symlink_metadata(&path).unwrap().is_symlink(),
+        "the symlink stays",
+    );
+}
+
+#[test]
+fn a_secret_swapped_for_a_hard_link_during_the_prompt_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_secret(dir.path(), "ga", &scratch_file(), 0o600);
+    let other = write_secret(dir.path(), "other", &scratch_file(), 0o600);
+    let o = swapped_during_prompt(dir.path(), "has more than one link", || {
+        std::fs::remove_file(&path).unwrap();
+        std::fs::hard_link(&other, &path).unwrap();
+    });
+    let after = file_state(&other);
+    o.check(
+        after.bytes.as_deref() == Some(scratch_file().as_slice()),
+        "the other file keeps its scratch code",
+    );
+    o.check(
+        support::temp_leftovers(dir.path()).is_empty(),
+        "no temp file left",
+    );
+}
+
+#[test]
+fn a_secret_swapped_for_a_fifo_or_socket_during_the_prompt_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_secret(dir.path(), "ga", &scratch_file(), 0o600);
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    swapped_during_prompt(dir.path(), "is not a regular file", || {
+        std::fs::remove_file(&path).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    });
+    std::fs::remove_file(&path).unwrap();
+    write_secret(dir.path(), "ga", &scratch_file(), 0o600);
+    let mut listener = None;
+    swapped_during_prompt(dir.path(), "Failed to read", || {
+        std::fs::remove_file(&path).unwrap();
+        listener = Some(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    });
+}
+
+#[test]
+fn a_secret_grown_past_64_kib_during_the_prompt_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_secret(dir.path(), "ga", &scratch_file(), 0o600);
+    let o = swapped_during_prompt(dir.path(), "Invalid file size", || {
+        support::append_to(&path, &vec![b'\n'; 64 * 1024]);
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+    });
+    o.check(
+        support::temp_leftovers(dir.path()).is_empty(),
+        "no temp file left",
+    );
+}
+
+#[test]
+fn a_directory_swapped_for_a_symlink_during_the_prompt_is_refused() {
+    let base = tempfile::tempdir().unwrap();
+    let dir = base.path().join("secrets");
+    std::fs::create_dir(&dir).unwrap();
+    write_secret(&dir, "ga", &scratch_file(), 0o600);
+    // Another directory with a file the attacker chose (the same scratch code).
+    let decoy = base.path().join("decoy");
+    std::fs::create_dir(&decoy).unwrap();
+    let planted = write_secret(&decoy, "ga", &scratch_file(), 0o600);
+    let before = file_state(&planted);
+    let o = swapped_during_prompt(&dir, "changed while", || {
+        std::fs::rename(&dir, base.path().join("old")).unwrap();
+        std::os::unix::fs::symlink(&decoy, &dir).unwrap();
+    });
+    check_unchanged(&o, &planted, &before);
+    let old = base.path().join("old/ga");
+    o.check(
+        std::fs::read(&old).unwrap() == scratch_file(),
+        "the original file is untouched",
+    );
+}

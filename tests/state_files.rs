@@ -461,7 +461,9 @@ fn storage_faults_at_every_write_step_keep_the_file_whole() {
             let o = PamRun::new(stack(&[&s]))
                 .clock(T)
                 .answer("12345678")
-                .run_under_strace(&["-P", path, "-e", &inject])
+                // The module names the temp file relative to the directory it opened
+                // (openat, renameat); strace matches such names as they are written.
+                .run_under_strace(&["-P", path, "-P", "ga~", "-e", &inject])
                 .expect("harness error: strace could not be started (apt-get install strace)");
             let what = format!("{errno} at {step}");
             o.assert_result(code::AUTH_ERR);
@@ -643,7 +645,7 @@ fn crash_campaign_kills_at_every_write_step_and_at_random_moments() {
                         format!("{}~", c.path.display())
                     };
                     let inject = format!("inject={calls}:signal=KILL");
-                    run.run_under_strace(&["-P", &path, "-e", &inject])
+                    run.run_under_strace(&["-P", &path, "-P", "ga~", "-e", &inject])
                         .expect("harness error: strace could not be started")
                 }
                 None => {

@@ -503,6 +503,9 @@ fn install_failure(path: &Path, error: InstallError) -> Failure {
         InstallError::Busy => {
             format!("\"{path}\" kept changing while it was being replaced; nothing was written")
         }
+        InstallError::DirectoryChanged => format!(
+            "The directory of \"{path}\" changed while it was being replaced; nothing was written"
+        ),
         InstallError::Write(e) if e.step == WriteStep::CreateTemp => format!(
             "Failed to create \"{path}\" temp file \"{}\" ({})",
             e.temp.as_deref().unwrap_or(Path::new("")).display(),

@@ -18,15 +18,14 @@
 //! Everything runs with the calling thread's filesystem ids: callers who write for another
 //! user switch to that user first (see [`crate::os::fsid`]), so the file belongs to them.
 
-use std::ffi::CString;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use crate::os::dir::SecretDir;
 use crate::os::store::{
     Durability, LOCK_TIMEOUT, LockError, OpenedFile, WriteError, WriteStep, create_temp,
-    fill_and_close, sync_dir,
+    fill_and_close, sync,
 };
 
 /// How often an install starts over because the file was replaced or created meanwhile.
@@ -65,6 +64,9 @@ pub enum InstallError {
     /// The file kept being replaced by others while this install tried to take it over.
     #[error("the file kept changing while it was being replaced")]
     Busy,
+    /// The directory was moved or replaced (for example by a symlink) during the install.
+    #[error("its directory changed while the file was being replaced")]
+    DirectoryChanged,
     /// Writing failed; see [`WriteError`] for the step. Before [`WriteStep::SyncDir`] the old
     /// file (if any) is untouched and the temporary file is removed.
     #[error("{0}")]
@@ -131,9 +133,10 @@ fn replace_existing(path: &Path, contents: &[u8]) -> Result<Option<Durability>, 
     if !opened.is_regular() {
         return Err(InstallError::NotRegular);
     }
-    let locked = match opened.lock(path, LOCK_TIMEOUT) {
+    let locked = match opened.lock(LOCK_TIMEOUT) {
         Ok(locked) => locked,
         Err(LockError::Replaced) => return Ok(None),
+        Err(LockError::DirectoryReplaced) => return Err(InstallError::DirectoryChanged),
         Err(LockError::TimedOut) => return Err(InstallError::LockTimedOut),
         Err(LockError::Io(e)) => return Err(InstallError::Lock(e)),
     };
@@ -142,22 +145,31 @@ fn replace_existing(path: &Path, contents: &[u8]) -> Result<Option<Durability>, 
 
 /// Creates the file at `path`, where there was none; `None` when one appeared meanwhile.
 fn create_new(path: &Path, contents: &[u8]) -> Result<Option<Durability>, InstallError> {
-    let (temp, file, claim) = create_temp(path).map_err(|(error, temp)| WriteError {
+    // A missing directory is reported as the original reports it: at the temporary file.
+    let (dir, name) = SecretDir::of(path).map_err(|error| WriteError {
+        step: WriteStep::CreateTemp,
+        error,
+        temp: Some(PathBuf::from(format!("{}~", path.display()))),
+        unlink_error: None,
+    })?;
+    let (temp, file, claim) = create_temp(&dir, &name).map_err(|(error, temp)| WriteError {
         step: WriteStep::CreateTemp,
         error,
         temp,
         unlink_error: None,
     })?;
-    let written = fill_and_close(file, contents)
-        .and_then(|()| rename_noreplace(&temp, path).map_err(|e| (WriteStep::Rename, e)));
+    let written = fill_and_close(file, contents).and_then(|()| {
+        dir.rename(&temp, &name, true)
+            .map_err(|e| (WriteStep::Rename, e))
+    });
     match written {
         Ok(()) => {
             drop(claim);
-            sync_dir(path).map(Some).map_err(InstallError::Write)
+            sync(&dir).map(Some).map_err(InstallError::Write)
         }
         Err((step, error)) => {
             // Still claimed, so the name is ours to remove.
-            let unlink_error = std::fs::remove_file(&temp).err();
+            let unlink_error = dir.remove(&temp).err();
             drop(claim);
             if step == WriteStep::Rename
                 && error.kind() == io::ErrorKind::AlreadyExists
@@ -168,46 +180,18 @@ fn create_new(path: &Path, contents: &[u8]) -> Result<Option<Durability>, Instal
             Err(InstallError::Write(WriteError {
                 step,
                 error,
-                temp: Some(temp),
+                temp: Some(dir.display_path(&temp)),
                 unlink_error,
             }))
         }
     }
 }
 
-/// Renames `from` to `to` unless `to` exists (then `AlreadyExists`). File systems without
-/// `RENAME_NOREPLACE` get a check followed by a plain rename.
-fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
-    let c_from = CString::new(from.as_os_str().as_bytes())?;
-    let c_to = CString::new(to.as_os_str().as_bytes())?;
-    // SAFETY: both pointers are NUL-terminated strings that outlive the call; AT_FDCWD makes
-    // them relative to the working directory, as rename(2) does.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            c_from.as_ptr(),
-            libc::AT_FDCWD,
-            c_to.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
-    }
-    let error = io::Error::last_os_error();
-    if !matches!(error.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
-        return Err(error);
-    }
-    match std::fs::symlink_metadata(to) {
-        Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::rename(from, to),
-        Err(e) => Err(e),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
     use std::time::Duration;
 
@@ -294,7 +278,7 @@ mod tests {
         std::fs::write(&path, b"OLD\n").unwrap();
         let held = OpenedFile::open(&path)
             .unwrap()
-            .lock(&path, Duration::from_secs(1))
+            .lock(Duration::from_secs(1))
             .unwrap();
         let writer = {
             let path = path.clone();

@@ -13,18 +13,20 @@
 //! All paths are used as given, relative ones against the process's working directory, with
 //! the calling thread's filesystem ids (see [`crate::os::fsid`]).
 
-use std::ffi::OsString;
-use std::fs::{File, OpenOptions, Permissions, TryLockError};
+use std::ffi::{CStr, CString};
+use std::fs::{File, Permissions, TryLockError};
 use std::io::{self, Write};
 use std::ops::Deref;
 use std::os::fd::IntoRawFd;
-use std::os::unix::ffi::OsStringExt;
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
+
+use super::dir::SecretDir;
 
 /// The largest secret file accepted, in bytes (upstream's 64 KiB limit, inclusive).
 pub const MAX_SIZE: u64 = 64 * 1024;
@@ -118,6 +120,12 @@ pub enum CheckError {
         /// The file's owner.
         uid: u32,
     },
+    /// The file has other names (hard links) besides the secret path.
+    #[error("{links} links")]
+    Links {
+        /// The file's link count.
+        links: u64,
+    },
     /// Empty, or larger than [`MAX_SIZE`].
     #[error("invalid file size {size}")]
     Size {
@@ -156,6 +164,10 @@ pub enum LockError {
     /// this one waited. Open the path again and retry.
     #[error("the file was replaced while waiting for the lock")]
     Replaced,
+    /// The path no longer leads to the directory the file was opened in: it was renamed, or
+    /// replaced by a symlink or another directory. Nothing there is followed.
+    #[error("the directory changed while the file was in use")]
+    DirectoryReplaced,
     /// Locking or examining the path failed.
     #[error("locking failed: {0}")]
     Io(#[source] io::Error),
@@ -228,6 +240,8 @@ pub enum Durability {
 pub struct OpenedFile {
     file: File,
     meta: Meta,
+    dir: Arc<SecretDir>,
+    name: CString,
 }
 
 /// The `fstat` fields the checks use.
@@ -238,6 +252,7 @@ struct Meta {
     size: u64,
     dev: u64,
     ino: u64,
+    links: u64,
 }
 
 impl Meta {
@@ -249,25 +264,44 @@ impl Meta {
             size: m.size(),
             dev: m.dev(),
             ino: m.ino(),
+            links: m.nlink(),
         })
     }
 }
 
 impl OpenedFile {
     /// Opens `path` read-only without following a final symlink and without blocking, then
-    /// examines the descriptor.
+    /// examines the descriptor. The directory is opened first and kept (see
+    /// [`SecretDir`]); [`dir`](Self::dir) gives it for later opens of the same file.
     ///
     /// A symlink at `path` fails with ELOOP; a FIFO or device opens (without waiting for a
     /// writer) and is then refused by [`check`](Self::check). The descriptor is close-on-exec
     /// and never becomes a controlling terminal.
     pub fn open(path: &Path) -> io::Result<OpenedFile> {
-        // std always adds O_CLOEXEC.
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-            .open(path)?;
+        let (dir, name) = SecretDir::of(path)?;
+        OpenedFile::open_in(Arc::new(dir), name)
+    }
+
+    /// Like [`open`](Self::open), for the entry `name` of a directory opened before.
+    pub fn open_in(dir: Arc<SecretDir>, name: CString) -> io::Result<OpenedFile> {
+        let file = dir.open_file(
+            &name,
+            libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY,
+            0,
+        )?;
         let meta = Meta::of(&file)?;
-        Ok(OpenedFile { file, meta })
+        Ok(OpenedFile {
+            file,
+            meta,
+            dir,
+            name,
+        })
+    }
+
+    /// The directory the file was opened in, and its name there.
+    #[must_use]
+    pub fn location(&self) -> (&Arc<SecretDir>, &CStr) {
+        (&self.dir, &self.name)
     }
 
     /// The permission bits (`st_mode & 0o7777`).
@@ -301,7 +335,9 @@ impl OpenedFile {
     }
 
     /// Checks, in upstream's order: a regular file, permissions within `allowed`, owned by
-    /// `owner` (skipped when `None`, for `no_strict_owner`), and 1 to [`MAX_SIZE`] bytes.
+    /// `owner` (skipped when `None`, for `no_strict_owner`), and 1 to [`MAX_SIZE`] bytes;
+    /// before the size, that the file has no other name (one link), so a hard link planted
+    /// at the path never makes the module read or use up another file.
     pub fn check(&self, allowed: PermPolicy, owner: Option<u32>) -> Result<(), CheckError> {
         if !self.is_regular() {
             return Err(CheckError::NotRegular);
@@ -315,6 +351,11 @@ impl OpenedFile {
             && self.meta.uid != owner
         {
             return Err(CheckError::Owner { uid: self.meta.uid });
+        }
+        if self.meta.links > 1 {
+            return Err(CheckError::Links {
+                links: self.meta.links,
+            });
         }
         if !(1..=MAX_SIZE).contains(&self.meta.size) {
             return Err(CheckError::Size {
@@ -350,27 +391,28 @@ impl OpenedFile {
     }
 
     /// Takes an exclusive lock on this file, waiting at most about `timeout`, and makes sure
-    /// `path` still names it.
+    /// its name still leads to it, in a directory the path still leads to.
     ///
     /// The wait polls with short, growing sleeps (1 ms up to 20 ms), so a slow holder delays
     /// the caller by at most one sleep after it lets go. Once locked, the file is examined
     /// again, so the accessors and [`check`](Self::check) describe the file as it is under the
-    /// lock. [`LockError::Replaced`] means another login renamed a new file over `path` (or
-    /// removed it) before the lock was obtained: the caller opens the path again and retries.
-    pub fn lock(mut self, path: &Path, timeout: Duration) -> Result<LockedFile, LockError> {
+    /// lock. [`LockError::Replaced`] means another login renamed a new file over the name (or
+    /// removed it) before the lock was obtained: the caller opens it again (with
+    /// [`open_in`](Self::open_in)) and retries. [`LockError::DirectoryReplaced`] means the
+    /// directory itself was moved or swapped: the caller gives up.
+    pub fn lock(mut self, timeout: Duration) -> Result<LockedFile, LockError> {
         acquire(&self.file, timeout)?;
-        let current = match std::fs::symlink_metadata(path) {
-            Ok(m) => (m.dev(), m.ino()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(LockError::Replaced),
+        match self.dir.entry(&self.name) {
+            Ok(Some(current)) if current == self.dev_ino() => {}
+            Ok(_) => return Err(LockError::Replaced),
             Err(e) => return Err(LockError::Io(e)),
-        };
-        if current != self.dev_ino() {
-            return Err(LockError::Replaced);
+        }
+        if !self.dir.still_at_path().map_err(LockError::Io)? {
+            return Err(LockError::DirectoryReplaced);
         }
         self.meta = Meta::of(&self.file).map_err(LockError::Io)?;
         Ok(LockedFile {
             opened: self,
-            path: path.to_path_buf(),
             replaced: AtomicBool::new(false),
         })
     }
@@ -383,7 +425,6 @@ impl OpenedFile {
 #[derive(Debug)]
 pub struct LockedFile {
     opened: OpenedFile,
-    path: PathBuf,
     replaced: AtomicBool,
 }
 
@@ -405,8 +446,8 @@ const TEMP_ATTEMPTS: usize = 100;
 impl LockedFile {
     /// The path this file was locked under.
     #[must_use]
-    pub fn path(&self) -> &Path {
-        &self.path
+    pub fn path(&self) -> PathBuf {
+        self.opened.dir.display_path(&self.opened.name)
     }
 
     /// Replaces the secret file with `contents`, durably and atomically.
@@ -434,30 +475,33 @@ impl LockedFile {
             self.replaced.store(false, Ordering::SeqCst);
         }
         result?;
-        sync_dir(&self.path)
+        sync(&self.opened.dir)
     }
 
     /// Writes the temporary file and renames it over the path; cleans up on failure.
     fn write_and_rename(&self, contents: &[u8]) -> Result<(), WriteError> {
-        let (temp, file, claim) = create_temp(&self.path).map_err(|(error, temp)| WriteError {
+        let (dir, name) = (&self.opened.dir, &self.opened.name);
+        let (temp, file, claim) = create_temp(dir, name).map_err(|(error, temp)| WriteError {
             step: WriteStep::CreateTemp,
             error,
             temp,
             unlink_error: None,
         })?;
-        let written = fill_and_close(file, contents)
-            .and_then(|()| std::fs::rename(&temp, &self.path).map_err(|e| (WriteStep::Rename, e)));
+        let written = fill_and_close(file, contents).and_then(|()| {
+            dir.rename(&temp, name, false)
+                .map_err(|e| (WriteStep::Rename, e))
+        });
         let Err((step, error)) = written else {
             drop(claim);
             return Ok(());
         };
         // Still claimed, so the name is ours to remove.
-        let unlink_error = std::fs::remove_file(&temp).err();
+        let unlink_error = dir.remove(&temp).err();
         drop(claim);
         Err(WriteError {
             step,
             error,
-            temp: Some(temp),
+            temp: Some(dir.display_path(&temp)),
             unlink_error,
         })
     }
@@ -493,21 +537,22 @@ fn close(file: File) -> io::Result<()> {
     Ok(())
 }
 
-/// The temporary file of `path`: `<path>~`.
+/// The name of the temporary file for `name`: `<name>~`.
 ///
 /// One fixed name, so a writer that dies between creating it and the rename leaves at most
 /// one copy of the secret behind, which the next writer removes. It is also the name that
 /// RHEL/Fedora's SELinux policy labels like the secret file itself.
 #[must_use]
-pub fn temp_path(path: &Path) -> PathBuf {
-    let mut name = OsString::from(path.as_os_str()).into_vec();
-    name.push(b'~');
-    PathBuf::from(OsString::from_vec(name))
+pub fn temp_name(name: &CStr) -> CString {
+    let mut bytes = name.to_bytes().to_vec();
+    bytes.push(b'~');
+    // `name` held no NUL, and `~` is none.
+    CString::new(bytes).unwrap_or_default()
 }
 
 /// A claim on the temporary file: an exclusive `flock` on it, held until dropped.
 ///
-/// Every writer claims `<path>~` before it writes to it, renames it or removes it, and checks
+/// Every writer claims `<name>~` before it writes to it, renames it or removes it, and checks
 /// after locking that the name still leads to the file it locked. A file at the name that
 /// nobody has claimed is a leftover of a writer that died (its lock died with it). So two
 /// writers never share the temporary file, and a leftover is removed only when no live
@@ -519,31 +564,31 @@ pub(super) struct TempClaim {
     _lock: File,
 }
 
-/// Creates a new, empty `<path>~` with mode 0400 and claims it, after removing a leftover
-/// from a writer that died.
+/// Creates a new, empty `<name>~` in `dir` with mode 0400 and claims it, after removing a
+/// leftover from a writer that died. Gives the temporary file's name, the open file and the
+/// claim.
 ///
 /// A live writer's temporary file is never touched: a leftover is locked (waiting up to
 /// [`LOCK_TIMEOUT`] for a writer still at work) and removed only if the name still leads to
 /// it. A symlink at the name is removed, never followed. On failure, gives the error and the
-/// name.
+/// full path of the temporary file, for the log.
 pub(super) fn create_temp(
-    path: &Path,
-) -> Result<(PathBuf, File, TempClaim), (io::Error, Option<PathBuf>)> {
-    let temp = temp_path(path);
-    let fail = |e| (e, Some(temp.clone()));
+    dir: &SecretDir,
+    name: &CStr,
+) -> Result<(CString, File, TempClaim), (io::Error, Option<PathBuf>)> {
+    let temp = temp_name(name);
+    let fail = |e| (e, Some(dir.display_path(&temp)));
     for _ in 0..TEMP_ATTEMPTS {
-        // create_new gives O_CREAT | O_EXCL, which also refuses a symlink at the name; std
-        // always adds O_CLOEXEC.
-        let opened = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(REWRITTEN_MODE)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY)
-            .open(&temp);
+        // O_EXCL also refuses a symlink at the name.
+        let opened = dir.open_file(
+            &temp,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_NOCTTY,
+            REWRITTEN_MODE,
+        );
         let file = match opened {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                remove_leftover(&temp).map_err(fail)?;
+                remove_leftover(dir, &temp).map_err(fail)?;
                 continue;
             }
             Err(e) => return Err(fail(e)),
@@ -554,101 +599,74 @@ pub(super) fn create_temp(
             Ok(lock) => lock,
             Err(e) => {
                 // Not claimed yet, but nobody else has had a reason to touch it.
-                let _ = std::fs::remove_file(&temp);
+                let _ = dir.remove(&temp);
                 return Err(fail(e));
             }
         };
         acquire(&lock, LOCK_TIMEOUT).map_err(|e| fail(lock_error_to_io(e)))?;
         // Someone removing what they took for a leftover may have got in between the
         // creation and the lock: then the name no longer leads here, and we start over.
-        if names(&temp, &lock).map_err(fail)? {
+        if names(dir, &temp, &lock).map_err(fail)? {
             return Ok((temp, file, TempClaim { _lock: lock }));
         }
     }
     Err(fail(io::Error::from_raw_os_error(libc::EEXIST)))
 }
 
-/// Removes the file at `temp` once no live writer holds it; nothing to do when the name is
+/// Removes the entry `temp` once no live writer holds it; nothing to do when the name is
 /// free (again).
-fn remove_leftover(temp: &Path) -> io::Result<()> {
-    let opened = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(temp);
+fn remove_leftover(dir: &SecretDir, temp: &CStr) -> io::Result<()> {
+    let opened = dir.open_file(
+        temp,
+        libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY,
+        0,
+    );
     let file = match opened {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         // A symlink: removing it removes the link only.
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return remove_if_present(temp),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return dir.remove(temp),
         Err(e) => return Err(e),
     };
     if !file.metadata()?.file_type().is_file() {
         return Err(io::Error::from_raw_os_error(libc::EEXIST));
     }
     acquire(&file, LOCK_TIMEOUT).map_err(lock_error_to_io)?;
-    if names(temp, &file)? {
-        remove_if_present(temp)?;
+    if names(dir, temp, &file)? {
+        dir.remove(temp)?;
     }
     Ok(())
 }
 
-fn remove_if_present(path: &Path) -> io::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
-}
-
-/// Whether `path` (not followed) still leads to the open `file`.
-fn names(path: &Path, file: &File) -> io::Result<bool> {
+/// Whether the entry `name` of `dir` (not followed) still leads to the open `file`.
+fn names(dir: &SecretDir, name: &CStr, file: &File) -> io::Result<bool> {
     let held = file.metadata()?;
-    match std::fs::symlink_metadata(path) {
-        Ok(m) => Ok((m.dev(), m.ino()) == (held.dev(), held.ino())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e),
-    }
+    Ok(dir.entry(name)? == Some((held.dev(), held.ino())))
 }
 
 fn lock_error_to_io(e: LockError) -> io::Error {
     match e {
         LockError::TimedOut => io::Error::from_raw_os_error(libc::EAGAIN),
-        LockError::Replaced => io::Error::from_raw_os_error(libc::EEXIST),
+        LockError::Replaced | LockError::DirectoryReplaced => {
+            io::Error::from_raw_os_error(libc::EEXIST)
+        }
         LockError::Io(e) => e,
     }
 }
 
-/// The directory that holds `path`: its parent, or `.` for a bare file name.
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    }
-}
-
-/// Syncs the directory holding `path`, so the rename survives a crash.
-pub(super) fn sync_dir(path: &Path) -> Result<Durability, WriteError> {
-    let fail = |error| WriteError {
-        step: WriteStep::SyncDir,
-        error,
-        temp: None,
-        unlink_error: None,
-    };
-    let dir = match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY)
-        .open(parent_dir(path))
-    {
-        Ok(dir) => dir,
-        Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
-            return Ok(Durability::DirectoryNotSynced(e));
-        }
-        Err(e) => return Err(fail(e)),
-    };
-    match dir.sync_all() {
-        Ok(()) => Ok(Durability::Synced),
-        // Some file systems cannot sync directories at all; that is no reason to fail a login.
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(Durability::DirectoryNotSynced(e)),
-        Err(e) => Err(fail(e)),
+/// Syncs `dir`, so a rename in it survives a crash.
+pub(super) fn sync(dir: &SecretDir) -> Result<Durability, WriteError> {
+    match dir.sync() {
+        Ok(None) => Ok(Durability::Synced),
+        // Searchable but not readable, or a file system that cannot sync directories: no
+        // reason to fail a login.
+        Ok(Some(e)) => Ok(Durability::DirectoryNotSynced(e)),
+        Err(error) => Err(WriteError {
+            step: WriteStep::SyncDir,
+            error,
+            temp: None,
+            unlink_error: None,
+        }),
     }
 }
 
@@ -695,6 +713,8 @@ fn try_flock(file: &File) -> io::Result<bool> {
 mod tests {
     use super::*;
     use std::ffi::CString;
+    use std::ffi::OsStr;
+    use std::fs::OpenOptions;
     use std::os::unix::ffi::OsStrExt;
     use std::sync::mpsc;
     use std::thread;
@@ -739,7 +759,7 @@ mod tests {
     }
 
     fn open_locked(path: &Path) -> LockedFile {
-        OpenedFile::open(path).unwrap().lock(path, LONG).unwrap()
+        OpenedFile::open(path).unwrap().lock(LONG).unwrap()
     }
 
     #[test]
@@ -974,19 +994,6 @@ mod tests {
     }
 
     #[test]
-    fn a_bare_file_name_lives_in_the_current_directory() {
-        assert_eq!(parent_dir(Path::new("secret")), Path::new("."));
-        assert_eq!(parent_dir(Path::new("a/secret")), Path::new("a"));
-        assert_eq!(parent_dir(Path::new("/secret")), Path::new("/"));
-        assert_eq!(parent_dir(Path::new("/home/u/.ga")), Path::new("/home/u"));
-        // Syncing "." for a bare name works.
-        assert!(matches!(
-            sync_dir(Path::new("no-such-file")),
-            Ok(Durability::Synced)
-        ));
-    }
-
-    #[test]
     fn replace_only_once_per_lock() {
         let (_dir, path) = secret(0o600);
         let locked = open_locked(&path);
@@ -1024,10 +1031,16 @@ mod tests {
     #[test]
     fn the_temp_file_is_the_secret_path_with_a_tilde() {
         let (dir, path) = secret(0o600);
-        let (temp, _file, _claim) = create_temp(&path).unwrap();
-        assert_eq!(temp.file_name().unwrap(), ".google_authenticator~");
-        assert_eq!(temp.parent(), Some(dir.path()));
-        assert_eq!(temp, temp_path(&path));
+        let (d, name) = SecretDir::of(&path).unwrap();
+        let (temp, _file, _claim) = create_temp(&d, &name).unwrap();
+        assert_eq!(temp.as_c_str(), c".google_authenticator~");
+        assert_eq!(temp, temp_name(&name));
+        assert!(dir.path().join(".google_authenticator~").exists());
+    }
+
+    /// The temp file's path next to `path`.
+    fn temp_path(path: &Path) -> PathBuf {
+        PathBuf::from(format!("{}~", path.display()))
     }
 
     #[test]
@@ -1054,11 +1067,17 @@ mod tests {
     #[test]
     fn a_temp_file_claimed_by_a_live_writer_is_left_alone() {
         let (_dir, path) = secret(0o600);
-        let (temp, file, claim) = create_temp(&path).unwrap();
+        let (d, name) = SecretDir::of(&path).unwrap();
+        let (temp, file, claim) = create_temp(&d, &name).unwrap();
+        let temp = path
+            .parent()
+            .unwrap()
+            .join(OsStr::from_bytes(temp.to_bytes()));
         let (tx, rx) = mpsc::channel();
         let other = path.clone();
         let waiter = thread::spawn(move || {
-            let result = create_temp(&other).map(|(t, _, _)| t);
+            let (d, name) = SecretDir::of(&other).unwrap();
+            let result = create_temp(&d, &name).map(|(t, _, _)| t);
             tx.send(()).unwrap();
             result
         });
@@ -1070,7 +1089,10 @@ mod tests {
         drop(file);
         drop(claim);
         rx.recv_timeout(LONG).unwrap();
-        assert_eq!(waiter.join().unwrap().unwrap(), temp);
+        assert_eq!(
+            waiter.join().unwrap().unwrap().as_c_str(),
+            c".google_authenticator~"
+        );
     }
 
     /// Whether this process can create files in a directory whose mode forbids it (root with
@@ -1142,7 +1164,7 @@ mod tests {
         std::fs::set_permissions(&home, Permissions::from_mode(0o300)).unwrap();
 
         let guard = crate::os::fsid::FsIdGuard::switch(uid, gid).unwrap();
-        let locked = OpenedFile::open(&path).unwrap().lock(&path, LONG).unwrap();
+        let locked = OpenedFile::open(&path).unwrap().lock(LONG).unwrap();
         let replaced = locked.replace(b"new\n");
         drop(locked);
         guard.restore().unwrap();
@@ -1186,7 +1208,7 @@ mod tests {
         let guard = crate::os::fsid::FsIdGuard::switch(uid, gid).unwrap();
         let file = OpenedFile::open(&path).unwrap();
         let checked = file.check(PermPolicy::DEFAULT, Some(uid));
-        let locked = file.lock(&path, LONG).unwrap();
+        let locked = file.lock(LONG).unwrap();
         let error = locked.replace(b"new\n").unwrap_err();
         drop(locked);
         guard.restore().unwrap();
@@ -1209,7 +1231,7 @@ mod tests {
         let (_outer, home, path) = nobodys_secret();
 
         let guard = crate::os::fsid::FsIdGuard::switch(uid, gid).unwrap();
-        let locked = OpenedFile::open(&path).unwrap().lock(&path, LONG).unwrap();
+        let locked = OpenedFile::open(&path).unwrap().lock(LONG).unwrap();
         let replaced = locked.replace(b"new\n");
         drop(locked);
         guard.restore().unwrap();
@@ -1232,7 +1254,7 @@ mod tests {
             let file = OpenedFile::open(&waiter_path).unwrap();
             tx.send(()).unwrap();
             let started = Instant::now();
-            let locked = file.lock(&waiter_path, LONG);
+            let locked = file.lock(LONG);
             (locked.map(|_| ()), started.elapsed())
         });
         rx.recv().unwrap();
@@ -1248,8 +1270,7 @@ mod tests {
         let (_dir, path) = secret(0o600);
         let first = open_locked(&path);
         let second = OpenedFile::open(&path).unwrap();
-        let waiter_path = path.clone();
-        let waiter = thread::spawn(move || second.lock(&waiter_path, LONG));
+        let waiter = thread::spawn(move || second.lock(LONG));
         thread::sleep(Duration::from_millis(50));
         let _ = first.replace(b"newer\n").unwrap();
         drop(first);
@@ -1265,7 +1286,7 @@ mod tests {
         let (_dir, path) = secret(0o600);
         let file = OpenedFile::open(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
-        assert!(matches!(file.lock(&path, LONG), Err(LockError::Replaced)));
+        assert!(matches!(file.lock(LONG), Err(LockError::Replaced)));
     }
 
     #[test]
@@ -1274,13 +1295,13 @@ mod tests {
         let _held = open_locked(&path);
         let other = OpenedFile::open(&path).unwrap();
         let started = Instant::now();
-        let result = other.lock(&path, Duration::from_millis(30));
+        let result = other.lock(Duration::from_millis(30));
         assert!(matches!(result, Err(LockError::TimedOut)));
         assert!(started.elapsed() < Duration::from_secs(2));
 
         let other = OpenedFile::open(&path).unwrap();
         assert!(matches!(
-            other.lock(&path, Duration::ZERO),
+            other.lock(Duration::ZERO),
             Err(LockError::TimedOut)
         ));
     }
@@ -1295,7 +1316,7 @@ mod tests {
             .unwrap()
             .write_all(b"more\n")
             .unwrap();
-        let locked = file.lock(&path, LONG).unwrap();
+        let locked = file.lock(LONG).unwrap();
         assert_eq!(locked.size(), SECRET.len() as u64 + 5);
         assert!(locked.read_contents().unwrap().ends_with(b"more\n"));
     }

@@ -10,9 +10,10 @@
 //! The flow talks to PAM only through the [`Pam`] trait and looks users and time up only
 //! through [`System`], so the whole of it runs in tests with a scripted conversation.
 
-use std::ffi::OsStr;
+use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
@@ -22,6 +23,7 @@ use crate::core::log::{Level, LogLine, printable};
 use crate::core::otp::OtpKey;
 use crate::core::path::{self, Vars};
 use crate::core::policy::{self, Accepted, Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict};
+use crate::os::dir::SecretDir;
 use crate::os::fsid::{FsIdError, FsIdGuard};
 use crate::os::store::{
     CheckError, Durability, LOCK_TIMEOUT, LockError, LockedFile, OpenedFile, PermPolicy, ReadError,
@@ -142,6 +144,7 @@ pub fn authenticate<P: Pam, S: System, A: AsRef<[u8]>>(
         failed_write: None,
         ids: (0, 0),
         identity_failed: false,
+        dir: None,
     };
     let outcome = run.authenticate(fixed_uid);
     if options.debug {
@@ -178,6 +181,8 @@ struct Run<'a, P: Pam, S: System> {
     ids: (u32, u32),
     /// Switching to or back from the target user's ids failed: the attempt fails.
     identity_failed: bool,
+    /// The directory the secret file was first opened in, and its name there.
+    dir: Option<(Arc<SecretDir>, CString)>,
 }
 
 /// A write that failed, kept until the result is known.
@@ -493,7 +498,13 @@ impl<P: Pam, S: System> Run<'_, P, S> {
         };
         let path = Path::new(OsStr::from_bytes(&path_bytes));
         for _ in 0..MAX_REOPENS {
-            let Some(opened) = self.as_user(|| OpenedFile::open(path)) else {
+            // After the first open, the file is looked for in the directory it was found in,
+            // never through the path again (see `os::dir`).
+            let dir = self.dir.clone();
+            let Some(opened) = self.as_user(|| match dir {
+                Some((dir, name)) => OpenedFile::open_in(dir, name),
+                None => OpenedFile::open(path),
+            }) else {
                 return Ok(None);
             };
             let opened = match opened {
@@ -527,18 +538,29 @@ impl<P: Pam, S: System> Run<'_, P, S> {
                     self.options.allowed_perm & 0o7777
                 ));
             }
+            if self.dir.is_none() {
+                let (dir, name) = opened.location();
+                self.dir = Some((Arc::clone(dir), name.to_owned()));
+            }
             let owner = (!self.options.no_strict_owner).then_some(uid);
             if let Err(e) = opened.check(PermPolicy::only(self.options.allowed_perm), owner) {
                 self.log_check_error(e, uid);
                 return Ok(None);
             }
             // The wait for the lock runs as the user too: it looks the path up again.
-            let Some(locked) = self.as_user(|| opened.lock(path, LOCK_TIMEOUT)) else {
+            let Some(locked) = self.as_user(|| opened.lock(LOCK_TIMEOUT)) else {
                 return Ok(None);
             };
             let locked = match locked {
                 Ok(l) => l,
                 Err(LockError::Replaced) => continue,
+                Err(LockError::DirectoryReplaced) => {
+                    self.err(format!(
+                        "The directory of secret file \"{}\" changed while the login was in progress; refusing it",
+                        self.path_text
+                    ));
+                    return Ok(None);
+                }
                 Err(LockError::TimedOut) => {
                     self.err(format!(
                         "Timed out waiting for the lock on \"{}\"",
@@ -605,6 +627,10 @@ impl<P: Pam, S: System> Run<'_, P, S> {
                     self.path_text, who
                 )
             }
+            CheckError::Links { links } => format!(
+                "Secret file \"{}\" has more than one link ({links}); refusing it",
+                self.path_text
+            ),
             CheckError::Size { .. } => format!("Invalid file size for \"{}\"", self.path_text),
         };
         self.err(text);
