@@ -548,3 +548,108 @@ fn a_directory_swapped_for_a_symlink_during_the_prompt_is_refused() {
         "the original file is untouched",
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Large and extreme files: each ends within a second, with no crash and no temp file left.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_64_kib_file_of_scratch_codes_uses_its_last_code_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = format!("{TEST_SECRET}\n\" TOTP_AUTH\n").into_bytes();
+    let mut code = 10_000_000u32;
+    while bytes.len() + 9 <= 64 * 1024 {
+        bytes.extend_from_slice(format!("{code}\n").as_bytes());
+        code += 1;
+    }
+    let last = (code - 1).to_string();
+    let path = write_secret(dir.path(), "ga", &bytes, 0o600);
+    let s = secret_arg(&path);
+    let o = timed(PamRun::new(stack(&[&s])).clock(T).answer(&last), &[]);
+    o.assert_result(code::SUCCESS);
+    let after = std::fs::read(&path).unwrap();
+    o.check(
+        after.len() == bytes.len() - 9 && !String::from_utf8_lossy(&after).contains(&last),
+        "the last code is used up",
+    );
+    o.check(
+        support::temp_leftovers(dir.path()).is_empty(),
+        "no temp file left",
+    );
+}
+
+#[test]
+fn ten_thousand_disallow_reuse_entries_are_pruned_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let list: Vec<String> = (0..10_000).map(|n| n.to_string()).collect();
+    let bytes = format!(
+        "{TEST_SECRET}\n\" TOTP_AUTH\n\" DISALLOW_REUSE {}\n",
+        list.join(" ")
+    );
+    assert!(bytes.len() <= 64 * 1024);
+    let path = write_secret(dir.path(), "ga", bytes.as_bytes(), 0o600);
+    let s = secret_arg(&path);
+    let o = timed(PamRun::new(stack(&[&s])).clock(T).answer(code_now()), &[]);
+    o.assert_result(code::SUCCESS);
+    let after = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+    o.check(
+        after.len() < 100 && after.trim_end().ends_with(" 9999 10000"),
+        &format!("only the entries within the window are kept, then the new one: {after:?}"),
+    );
+}
+
+#[test]
+fn extreme_numbers_in_every_option_end_within_a_second_without_a_crash() {
+    let values = [
+        "9223372036854775807",
+        "9223372036854775808",
+        "18446744073709551615",
+        "-1",
+        "-9223372036854775808",
+        "-9223372036854775809",
+    ];
+    let mut cases = 0;
+    for v in values {
+        let lines = [
+            format!("\" STEP_SIZE {v}\n\" TOTP_AUTH\n"),
+            format!("\" WINDOW_SIZE {v}\n\" TOTP_AUTH\n"),
+            format!("\" RATE_LIMIT {v} 30\n\" TOTP_AUTH\n"),
+            format!("\" RATE_LIMIT 3 {v}\n\" TOTP_AUTH\n"),
+            format!("\" RATE_LIMIT 3 30 {v}\n\" TOTP_AUTH\n"),
+            format!("\" HOTP_COUNTER {v}\n"),
+            format!("\" TIME_SKEW {v}\n\" TOTP_AUTH\n"),
+            format!("\" RESETTING_TIME_SKEW {v}+{v} {v}-{v}\n\" TOTP_AUTH\n"),
+            format!("\" DISALLOW_REUSE {v} {v}\n\" TOTP_AUTH\n"),
+            format!("\" LAST0 10.0.0.1 {v}\n\" TOTP_AUTH\n"),
+        ];
+        for extra in lines {
+            let dir = tempfile::tempdir().unwrap();
+            let bytes = format!("{TEST_SECRET}\n{extra}12345678\n");
+            let path = write_secret(dir.path(), "ga", bytes.as_bytes(), 0o600);
+            let s = secret_arg(&path);
+            for answer in [code_now(), "000000".to_string(), "12345678".to_string()] {
+                let o = timed(
+                    PamRun::new(stack(&[&s, "grace_period=60"]))
+                        .rhost("10.0.0.1")
+                        .clock(T)
+                        .answer(&answer),
+                    &[],
+                );
+                o.check(
+                    o.exit_code == Some(0),
+                    &format!("{extra:?}: the driver did not crash"),
+                );
+                o.check(
+                    [code::SUCCESS, code::AUTH_ERR].contains(&o.module_result()),
+                    &format!("{extra:?}: success or a plain failure"),
+                );
+                o.check(
+                    support::temp_leftovers(dir.path()).is_empty(),
+                    &format!("{extra:?}: no temp file left"),
+                );
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, 180);
+}
