@@ -702,4 +702,31 @@ fn crash_campaign_kills_at_every_write_step_and_at_random_moments() {
         "crash campaign: {total} killed logins, {mid_write} left a temp file (at most one each), \
          0 inconsistent states"
     );
+
+    // Leftovers piling up in one directory: the same RATE_LIMIT login (it always writes)
+    // killed at the rename again and again, with this module and with Debian's.
+    let piles = [
+        ("ours", support::our_module()),
+        ("Debian's C module", support::reference_module()),
+    ];
+    let kills = 50;
+    for (name, module) in piles {
+        let c = Case::new(format!("{S}\n\" TOTP_AUTH\n\" RATE_LIMIT 100 30\n").as_bytes());
+        let s = format!("secret={}", c.path.display());
+        for _ in 0..kills {
+            let o = PamRun::new(Stack::new().probe(&module, &[&s]))
+                .clock(T)
+                .answer(totp_at(T))
+                .run_under_strace(&["-e", "inject=rename,renameat,renameat2:signal=KILL"])
+                .expect("harness error: strace could not be started");
+            o.check(o.exit_code.is_none(), "killed at the rename");
+        }
+        let left = temp_leftovers(c.dir.path()).len();
+        println!(
+            "crash campaign: {name}: {left} temp files left after {kills} kills at the rename"
+        );
+        if name == "ours" {
+            assert_eq!(left, 1, "at most one leftover");
+        }
+    }
 }
