@@ -857,3 +857,74 @@ fn a_used_scratch_code_is_on_disk_when_the_login_succeeds() {
         );
     }
 }
+
+/// The `security.selinux` attribute of `path` (no SELinux kernel is needed to store it on
+/// ext4; root may set it).
+fn selinux_label(path: &Path) -> Option<Vec<u8>> {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    let mut buf = vec![0u8; 256];
+    // SAFETY: valid NUL-terminated strings and a writable buffer of the given length.
+    let n = unsafe {
+        libc::getxattr(
+            c.as_ptr(),
+            c"security.selinux".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    (n >= 0).then(|| buf[..n as usize].to_vec())
+}
+
+fn set_selinux_label(path: &Path, label: &[u8]) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: valid NUL-terminated strings and a readable buffer of the given length.
+    let rc = unsafe {
+        libc::setxattr(
+            c.as_ptr(),
+            c"security.selinux".as_ptr(),
+            label.as_ptr().cast(),
+            label.len(),
+            0,
+        )
+    };
+    assert_eq!(
+        rc,
+        0,
+        "harness error: setxattr: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// On RHEL/Fedora a rewrite that loses the secret file's label (`auth_home_t`) makes the
+/// next login fail under an enforcing policy. The module's rewrite and the setup command's
+/// replacement both keep the label of the file they replace.
+#[test]
+#[ignore = "root tier: loop-mounts an ext4 image and sets security.selinux"]
+fn rewrites_keep_the_selinux_label_of_the_file_they_replace() {
+    let fs = Ext4Image::new();
+    let f = write_secret(fs.root(), "ga", &totp_file("\" DISALLOW_REUSE\n"), 0o600);
+    let label = b"system_u:object_r:auth_home_t:s0\0";
+    set_selinux_label(&f, label);
+    let before = file_state(&f);
+    let s = format!("secret={}", f.display());
+    let o = PamRun::new(stack(&[&s])).clock(T).answer(code_now()).run();
+    o.assert_result(code::SUCCESS);
+    o.check(file_state(&f).ino != before.ino, "the file was rewritten");
+    o.check(
+        selinux_label(&f).as_deref() == Some(&label[..]),
+        &format!("the label is kept: {:?}", selinux_label(&f)),
+    );
+    check_no_temp(&o, fs.root());
+
+    // The setup command replacing the file keeps it too.
+    let other = b"unconfined_u:object_r:var_auth_t:s0\0";
+    set_selinux_label(&f, other);
+    let out = run_cmd(
+        Command::new(env!("CARGO_BIN_EXE_google-authenticator"))
+            .args(["-t", "-f", "-d", "-W", "-u", "-C", "-Q", "none", "-s"])
+            .arg(&f),
+    );
+    assert!(out.status.success());
+    assert_eq!(selinux_label(&f).as_deref(), Some(&other[..]));
+    assert!(temp_leftovers(fs.root()).is_empty());
+}

@@ -470,7 +470,16 @@ fn check_path(path: &Path) -> Result<(), Failure> {
 /// Writes the file and explains a failure.
 fn write(path: &Path, contents: &[u8]) -> Result<(), Failure> {
     match install::install(path, contents) {
-        Ok(_) => Ok(()),
+        Ok(written) => {
+            if let Some(e) = written.label_error {
+                err(&format!(
+                    "Warning: \"{}\" could not be given the SELinux label it needs: {}",
+                    path.display(),
+                    strerror(&e)
+                ));
+            }
+            Ok(())
+        }
         Err(InstallError::Write(e)) if e.step == WriteStep::SyncDir => {
             // The new file is in place; only its survival of a crash is in doubt.
             err(&format!(

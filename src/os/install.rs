@@ -23,8 +23,9 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use crate::os::dir::SecretDir;
+use crate::os::label;
 use crate::os::store::{
-    Durability, LOCK_TIMEOUT, LockError, OpenedFile, WriteError, WriteStep, create_temp,
+    LOCK_TIMEOUT, LockError, OpenedFile, WriteError, WriteStep, Written, create_temp,
     fill_and_close, sync,
 };
 
@@ -102,7 +103,7 @@ pub fn inspect(path: &Path) -> Result<Existing, InstallError> {
 
 /// Writes `contents` as the new file at `path`, durably and atomically (see the module
 /// documentation).
-pub fn install(path: &Path, contents: &[u8]) -> Result<Durability, InstallError> {
+pub fn install(path: &Path, contents: &[u8]) -> Result<Written, InstallError> {
     for _ in 0..RETRIES {
         match inspect(path)? {
             Existing::File => match replace_existing(path, contents) {
@@ -123,7 +124,7 @@ pub fn install(path: &Path, contents: &[u8]) -> Result<Durability, InstallError>
 
 /// Replaces the regular file at `path` under its lock; `None` when it was replaced or removed
 /// meanwhile and the caller should start over.
-fn replace_existing(path: &Path, contents: &[u8]) -> Result<Option<Durability>, InstallError> {
+fn replace_existing(path: &Path, contents: &[u8]) -> Result<Option<Written>, InstallError> {
     let opened = match OpenedFile::open(path) {
         Ok(opened) => opened,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -144,7 +145,7 @@ fn replace_existing(path: &Path, contents: &[u8]) -> Result<Option<Durability>, 
 }
 
 /// Creates the file at `path`, where there was none; `None` when one appeared meanwhile.
-fn create_new(path: &Path, contents: &[u8]) -> Result<Option<Durability>, InstallError> {
+fn create_new(path: &Path, contents: &[u8]) -> Result<Option<Written>, InstallError> {
     // A missing directory is reported as the original reports it: at the temporary file.
     let (dir, name) = SecretDir::of(path).map_err(|error| WriteError {
         step: WriteStep::CreateTemp,
@@ -158,6 +159,8 @@ fn create_new(path: &Path, contents: &[u8]) -> Result<Option<Durability>, Instal
         temp,
         unlink_error: None,
     })?;
+    // A first file gets auth_home_t where SELinux is enabled.
+    let label_error = label::prepare(&file, None).err();
     let written = fill_and_close(file, contents).and_then(|()| {
         dir.rename(&temp, &name, true)
             .map_err(|e| (WriteStep::Rename, e))
@@ -165,7 +168,11 @@ fn create_new(path: &Path, contents: &[u8]) -> Result<Option<Durability>, Instal
     match written {
         Ok(()) => {
             drop(claim);
-            sync(&dir).map(Some).map_err(InstallError::Write)
+            let durability = sync(&dir).map_err(InstallError::Write)?;
+            Ok(Some(Written {
+                durability,
+                label_error,
+            }))
         }
         Err((step, error)) => {
             // Still claimed, so the name is ours to remove.

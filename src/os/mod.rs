@@ -13,6 +13,7 @@ pub mod dir;
 pub mod fsid;
 pub mod host;
 pub mod install;
+pub mod label;
 pub mod random;
 pub mod store;
 pub mod terminal;

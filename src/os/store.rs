@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 use super::dir::SecretDir;
+use super::label;
 
 /// The largest secret file accepted, in bytes (upstream's 64 KiB limit, inclusive).
 pub const MAX_SIZE: u64 = 64 * 1024;
@@ -233,6 +234,18 @@ pub enum Durability {
     /// not be opened for reading (EACCES: the user may write but not list it) or does not
     /// support `fsync` (EINVAL), so a crash could still bring back the old file.
     DirectoryNotSynced(io::Error),
+}
+
+/// A successful [`LockedFile::replace`]: how durable it is, and whether the new file got the
+/// SELinux label it needs (see [`crate::os::label`]).
+#[derive(Debug)]
+#[must_use = "an unsynced directory or a lost label is worth a log line"]
+pub struct Written {
+    /// Whether the rename is on stable storage.
+    pub durability: Durability,
+    /// Why the new file could not be given the old file's label (or `auth_home_t`), if it
+    /// could not. The contents are in place all the same.
+    pub label_error: Option<io::Error>,
 }
 
 /// An open secret file and what `fstat` said about it.
@@ -453,14 +466,14 @@ impl LockedFile {
     /// Replaces the secret file with `contents`, durably and atomically.
     ///
     /// Writes `<path>~` in the same directory (mode exactly 0400, owned by the current
-    /// fsuid/fsgid; see [`create_temp`]), syncs it, renames it over `path` and syncs the
-    /// directory. On a failure before the rename, the secret file is untouched and the
+    /// fsuid/fsgid, with the SELinux label of the file it replaces; see [`create_temp`]),
+    /// syncs it, renames it over `path` and syncs the directory. On a failure before the rename, the secret file is untouched and the
     /// temporary file is removed.
     ///
     /// Call it at most once: after the rename `path` names a new, unlocked file that another
     /// login may already have locked, so a second call fails (at [`WriteStep::CreateTemp`],
     /// without touching anything) and the caller should drop this lock.
-    pub fn replace(&self, contents: &[u8]) -> Result<Durability, WriteError> {
+    pub fn replace(&self, contents: &[u8]) -> Result<Written, WriteError> {
         if self.replaced.swap(true, Ordering::SeqCst) {
             return Err(WriteError {
                 step: WriteStep::CreateTemp,
@@ -474,12 +487,16 @@ impl LockedFile {
             // Nothing was renamed, so this lock still guards the path.
             self.replaced.store(false, Ordering::SeqCst);
         }
-        result?;
-        sync(&self.opened.dir)
+        let label_error = result?;
+        Ok(Written {
+            durability: sync(&self.opened.dir)?,
+            label_error,
+        })
     }
 
-    /// Writes the temporary file and renames it over the path; cleans up on failure.
-    fn write_and_rename(&self, contents: &[u8]) -> Result<(), WriteError> {
+    /// Writes the temporary file and renames it over the path; cleans up on failure. Gives
+    /// the reason the label could not be carried over, if it could not.
+    fn write_and_rename(&self, contents: &[u8]) -> Result<Option<io::Error>, WriteError> {
         let (dir, name) = (&self.opened.dir, &self.opened.name);
         let (temp, file, claim) = create_temp(dir, name).map_err(|(error, temp)| WriteError {
             step: WriteStep::CreateTemp,
@@ -487,13 +504,16 @@ impl LockedFile {
             temp,
             unlink_error: None,
         })?;
+        let label_error = label::get(&self.opened.file)
+            .and_then(|old| label::prepare(&file, old.as_deref()))
+            .err();
         let written = fill_and_close(file, contents).and_then(|()| {
             dir.rename(&temp, name, false)
                 .map_err(|e| (WriteStep::Rename, e))
         });
         let Err((step, error)) = written else {
             drop(claim);
-            return Ok(());
+            return Ok(label_error);
         };
         // Still claimed, so the name is ours to remove.
         let unlink_error = dir.remove(&temp).err();
@@ -959,7 +979,7 @@ mod tests {
         let locked = open_locked(&path);
         assert_eq!(locked.path(), path);
         assert_eq!(&locked.read_contents().unwrap()[..], SECRET);
-        let durability = locked.replace(b"NEW CONTENTS\n").unwrap();
+        let durability = locked.replace(b"NEW CONTENTS\n").unwrap().durability;
         assert!(matches!(durability, Durability::Synced));
         drop(locked);
 
@@ -1050,7 +1070,10 @@ mod tests {
         // What a writer killed before its rename leaves: a full copy, mode 0400.
         write_file(&temp, b"OLDSECRET\n12345678\n", 0o400);
         let locked = open_locked(&path);
-        assert!(matches!(locked.replace(b"new\n"), Ok(Durability::Synced)));
+        assert!(matches!(
+            locked.replace(b"new\n").map(|w| w.durability),
+            Ok(Durability::Synced)
+        ));
         assert_eq!(std::fs::read(&path).unwrap(), b"new\n");
         assert!(leftovers(dir.path()).is_empty());
         // A symlink at the name is removed, not followed.
@@ -1135,7 +1158,7 @@ mod tests {
         std::fs::set_permissions(dir.path(), Permissions::from_mode(0o300)).unwrap();
         let overridden = std::fs::read_dir(dir.path()).is_ok();
         let locked = open_locked(&path);
-        let durability = locked.replace(b"new\n").unwrap();
+        let durability = locked.replace(b"new\n").unwrap().durability;
         drop(locked);
         std::fs::set_permissions(dir.path(), Permissions::from_mode(0o700)).unwrap();
 
@@ -1165,7 +1188,7 @@ mod tests {
 
         let guard = crate::os::fsid::FsIdGuard::switch(uid, gid).unwrap();
         let locked = OpenedFile::open(&path).unwrap().lock(LONG).unwrap();
-        let replaced = locked.replace(b"new\n");
+        let replaced = locked.replace(b"new\n").map(|w| w.durability);
         drop(locked);
         guard.restore().unwrap();
 
@@ -1232,7 +1255,7 @@ mod tests {
 
         let guard = crate::os::fsid::FsIdGuard::switch(uid, gid).unwrap();
         let locked = OpenedFile::open(&path).unwrap().lock(LONG).unwrap();
-        let replaced = locked.replace(b"new\n");
+        let replaced = locked.replace(b"new\n").map(|w| w.durability);
         drop(locked);
         guard.restore().unwrap();
 

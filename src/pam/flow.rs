@@ -645,8 +645,18 @@ impl<P: Pam, S: System> Run<'_, P, S> {
             return Err(FailedWrite { errno: None });
         };
         match written {
-            Ok(durability) => {
-                if let Durability::DirectoryNotSynced(e) = durability {
+            Ok(written) => {
+                if let Some(e) = &written.label_error {
+                    self.pam.log(
+                        Level::Warning,
+                        &format!(
+                            "Could not give \"{}\" the SELinux label of the file it replaces: {}",
+                            self.path_text,
+                            strerror(e)
+                        ),
+                    );
+                }
+                if let Durability::DirectoryNotSynced(e) = written.durability {
                     self.pam.log(
                         Level::Warning,
                         &format!(
