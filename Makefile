@@ -18,8 +18,10 @@ COMMAND    := target/release/google-authenticator
 # Debian packages the build and the tests need.
 # openssh-server: its service is not started by the tests (they run a private sshd).
 # python3-venv and nodejs (with npm): JupyterHub and its proxy for the end-to-end tests.
+# valgrind: the memory checks of tests/host_hygiene.rs.
 APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool \
-                openssh-server openssh-client python3 python3-pexpect python3-venv nodejs
+                openssh-server openssh-client python3 python3-pexpect python3-venv nodejs \
+                valgrind
 
 .PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke differential-long install uninstall deb clean
 
