@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use support::{
-    TEST_SECRET, code, current_user, hotp_code, our_module, pam_host, reference_module, totp_code,
-    write_secret,
+    TEST_SECRET, code, current_user, hotp_code, our_module, pam_host, panics_module,
+    reference_module, totp_code, write_secret,
 };
 
 const S: &str = TEST_SECRET;
@@ -81,6 +81,7 @@ struct Fixture {
     dir: tempfile::TempDir,
     module: PathBuf,
     scenarios: Vec<String>,
+    env: Vec<(&'static str, &'static str)>,
 }
 
 impl Fixture {
@@ -162,6 +163,27 @@ impl Fixture {
             dir,
             module: module.to_path_buf(),
             scenarios,
+            env: Vec::new(),
+        }
+    }
+
+    /// One service, `panic`, with only `pam_panics.so`, run with `RUST_BACKTRACE=1` (which
+    /// makes the standard library's default panic hook resolve a backtrace).
+    fn panicking() -> Self {
+        let dir = tempfile::tempdir().expect("harness error: temp dir");
+        let module = panics_module();
+        let confdir = dir.path().join("pam.d");
+        std::fs::create_dir(&confdir).unwrap();
+        std::fs::write(
+            confdir.join("panic"),
+            format!("auth required {}\n", module.display()),
+        )
+        .unwrap();
+        Fixture {
+            dir,
+            module,
+            scenarios: vec![format!("panic:{}:", code::AUTH_ERR)],
+            env: vec![("RUST_BACKTRACE", "1")],
         }
     }
 
@@ -176,7 +198,8 @@ impl Fixture {
             }
             None => Command::new(&host),
         };
-        cmd.args(options)
+        cmd.envs(self.env.iter().copied())
+            .args(options)
             .arg("-m")
             .arg(&self.module)
             .arg(self.dir.path().join("pam.d"))
@@ -203,12 +226,17 @@ impl Fixture {
             figures.contains_key("violations"),
             "harness error: pam_host printed no figures\nstdout:\n{stdout}\nstderr:\n{stderr}"
         );
-        HostRun { stdout, figures }
+        HostRun {
+            stdout,
+            stderr,
+            figures,
+        }
     }
 }
 
 struct HostRun {
     stdout: String,
+    stderr: String,
     figures: BTreeMap<String, String>,
 }
 
@@ -418,6 +446,66 @@ fn module_is_unmapped_after_every_pam_end() {
     );
 }
 
+/// A panic inside the module is caught at its boundary (`src/pam/guard.rs`, here in a test
+/// module that panics on every call) and leaves nothing in the host: nothing on its stderr,
+/// no mapping after `pam_end` (the default panic hook, with `RUST_BACKTRACE` set in the
+/// host's environment, cached a backtrace that kept the module loaded), no crash of a
+/// thread that exits later, no growth of the resident set.
+#[test]
+fn a_caught_panic_prints_nothing_and_leaves_nothing_behind() {
+    let run = Fixture::panicking().run(&[], &["-n", "400", "-t", "8", "-x", "-b", "10", "-s"]);
+    assert!(
+        run.violations().is_empty(),
+        "the host saw changes: {:#?}",
+        run.violations()
+    );
+    assert_eq!(run.get("result_7"), 400, "every login fails closed");
+    assert!(
+        run.stderr.is_empty(),
+        "the module wrote to the host's stderr:\n{}",
+        run.stderr
+    );
+    let growth = run.get("rss_end_kb") - run.get("rss_warm_kb");
+    assert!(
+        growth < RSS_GROWTH_LIMIT_KB,
+        "the resident set grew by {growth} kB after warm-up"
+    );
+}
+
+/// The same under memcheck: nothing lost, nothing left reachable through the module.
+#[test]
+fn memcheck_finds_nothing_left_by_a_caught_panic() {
+    let m = memcheck(
+        &Fixture::panicking(),
+        &["-n", "20", "-t", "1", "-b", "5", "-w", "0"],
+    );
+    print_memcheck("panic boundary", &m);
+    assert!(
+        m.host.violations().is_empty(),
+        "the host saw changes: {:#?}",
+        m.host.violations()
+    );
+    assert_eq!(
+        (
+            m.summary["definitely_lost_bytes"],
+            m.summary["indirectly_lost_bytes"]
+        ),
+        (0, 0),
+        "bytes definitely and indirectly lost"
+    );
+    assert!(
+        m.module_blocks.is_empty(),
+        "{} leak records allocated through the module, e.g.\n{}",
+        m.module_blocks.len(),
+        m.module_blocks.first().map(String::as_str).unwrap_or("")
+    );
+    assert!(
+        m.memory_errors.is_empty(),
+        "memcheck reported errors: {:#?}",
+        m.memory_errors
+    );
+}
+
 /// Distinct users log in on 8 threads at once; the threads each do a few logins and exit,
 /// while another thread samples the process: the host's descriptors, umask, signal
 /// dispositions and mask, working directory, credentials and every thread's fs ids are the
@@ -494,7 +582,15 @@ fn hygiene(owner: Option<&str>, turns: Turns) {
             r.get("samples"),
             r.get("violations"),
         );
-        for v in r.violations() {
+        let kinds: Vec<String> = r
+            .figures
+            .iter()
+            .filter_map(|(k, v)| Some(format!("{}: {v}", k.strip_prefix("violations_")?)))
+            .collect();
+        if !kinds.is_empty() {
+            eprintln!("  violations by kind: {}", kinds.join(", "));
+        }
+        for v in r.violations().iter().take(5) {
             eprintln!("  {v}");
         }
     };

@@ -120,6 +120,12 @@ pub fn set_authtok_module() -> PathBuf {
     built_artifact("examples/libpam_set_authtok.so")
 }
 
+/// The test module `pam_panics.so`, whose authenticate hook panics inside the module's panic
+/// boundary (see `tests/support/pam_panics.rs`).
+pub fn panics_module() -> PathBuf {
+    built_artifact("examples/libpam_panics.so")
+}
+
 /// This package's module, `target/<profile>/libpam_google_authenticator.so`.
 pub fn our_module() -> PathBuf {
     built_artifact("libpam_google_authenticator.so")

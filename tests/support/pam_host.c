@@ -33,10 +33,11 @@
  *   - with -s, continuously from another thread: the process-wide state above, and the
  *     uids/gids (fs ids included) of every thread that is not inside a PAM call.
  *
- * Output: "key=value" lines on stdout (logins, results, violations, rss_*_kb, fds_*,
- * samples), then up to 20 "violation: ..." lines. Exit status: 0 when there was no
- * violation, 1 when there was one, 2 on a harness error (bad usage, a failed system call of
- * the host itself), which "harness error:" on stderr explains.
+ * Output: "key=value" lines on stdout (logins, results, violations and violations_<kind>
+ * per kind, rss_*_kb, fds_*, samples), then the first 20 "violation: ..." lines. Exit
+ * status: 0 when there was no violation, 1 when there was one, 2 on a harness error (bad
+ * usage, a failed system call of the host itself), which "harness error:" on stderr
+ * explains.
  *
  * Build: cc -O2 -Wall -pthread -o pam_host pam_host.c -lpam
  */
@@ -105,10 +106,23 @@ static void harness_error(const char *fmt, ...) {
     exit(2);
 }
 
-static void violation(const char *fmt, ...) {
+#define MAX_KINDS 32
+static const char *kind_names[MAX_KINDS];
+static long kind_counts[MAX_KINDS];
+
+/* Counts a violation of `kind` and keeps the text of the first few. */
+static void violation(const char *kind, const char *fmt, ...) {
     va_list ap;
     atomic_fetch_add(&n_violations, 1);
     pthread_mutex_lock(&report_lock);
+    for (int k = 0; k < MAX_KINDS; k++) {
+        if (!kind_names[k])
+            kind_names[k] = kind;
+        if (strcmp(kind_names[k], kind) == 0) {
+            kind_counts[k]++;
+            break;
+        }
+    }
     if (n_reported < MAX_REPORTED) {
         va_start(ap, fmt);
         vsnprintf(reported[n_reported++], sizeof reported[0], fmt, ap);
@@ -189,22 +203,22 @@ static void check_process_state(const char *where) {
     struct process_state now;
     read_process_state(&now);
     if (strcmp(now.umask, base.umask) != 0)
-        violation("%s: umask changed from%s to%s", where, base.umask, now.umask);
+        violation("umask", "%s: umask changed from%s to%s", where, base.umask, now.umask);
     if (strcmp(now.cwd, base.cwd) != 0 || now.cwd_dev != base.cwd_dev ||
         now.cwd_ino != base.cwd_ino)
-        violation("%s: working directory changed from %s to %s", where, base.cwd, now.cwd);
+        violation("cwd", "%s: working directory changed from %s to %s", where, base.cwd, now.cwd);
     if (now.ruid != base.ruid || now.euid != base.euid || now.suid != base.suid)
-        violation("%s: uids changed from %u/%u/%u to %u/%u/%u", where, base.ruid, base.euid,
+        violation("uids", "%s: uids changed from %u/%u/%u to %u/%u/%u", where, base.ruid, base.euid,
                   base.suid, now.ruid, now.euid, now.suid);
     if (now.rgid != base.rgid || now.egid != base.egid || now.sgid != base.sgid)
-        violation("%s: gids changed from %u/%u/%u to %u/%u/%u", where, base.rgid, base.egid,
+        violation("gids", "%s: gids changed from %u/%u/%u to %u/%u/%u", where, base.rgid, base.egid,
                   base.sgid, now.rgid, now.egid, now.sgid);
     if (now.n_groups != base.n_groups ||
         memcmp(now.groups, base.groups, sizeof(gid_t) * (now.n_groups > 0 ? now.n_groups : 0)))
-        violation("%s: supplementary groups changed", where);
+        violation("groups", "%s: supplementary groups changed", where);
     for (int sig = 1; sig < NSIG; sig++) {
         if (now.have_sig[sig] != base.have_sig[sig]) {
-            violation("%s: signal %d disposition became %s", where, sig,
+            violation("signal_disposition", "%s: signal %d disposition became %s", where, sig,
                       now.have_sig[sig] ? "readable" : "unreadable");
             continue;
         }
@@ -213,7 +227,7 @@ static void check_process_state(const char *where) {
         const struct sigaction *a = &base.sig[sig], *b = &now.sig[sig];
         if (a->sa_handler != b->sa_handler || a->sa_flags != b->sa_flags ||
             !same_sigset(&a->sa_mask, &b->sa_mask))
-            violation("%s: disposition of signal %d (%s) changed", where, sig, strsignal(sig));
+            violation("signal_disposition", "%s: disposition of signal %d (%s) changed", where, sig, strsignal(sig));
     }
 }
 
@@ -268,14 +282,14 @@ static void check_fds(const char *where) {
             if (base_fds[j].fd == now[i].fd) {
                 found = 1;
                 if (strcmp(base_fds[j].target, now[i].target) != 0)
-                    violation("%s: fd %d now refers to %s instead of %s", where, now[i].fd,
+                    violation("fds", "%s: fd %d now refers to %s instead of %s", where, now[i].fd,
                               now[i].target, base_fds[j].target);
             }
         if (!found)
-            violation("%s: fd %d (%s) left open", where, now[i].fd, now[i].target);
+            violation("fds", "%s: fd %d (%s) left open", where, now[i].fd, now[i].target);
     }
     if (n < n_base_fds)
-        violation("%s: %d of the host's fds were closed", where, n_base_fds - n);
+        violation("fds", "%s: %d of the host's fds were closed", where, n_base_fds - n);
 }
 
 static int module_mapped(void) {
@@ -311,9 +325,9 @@ static void check_quiescent(const char *where) {
     sigset_t mask;
     pthread_sigmask(SIG_BLOCK, NULL, &mask);
     if (!same_sigset(&mask, &main_mask))
-        violation("%s: the main thread's signal mask changed", where);
+        violation("main_thread_sigmask", "%s: the main thread's signal mask changed", where);
     if (module_mapped())
-        violation("%s: %s is still mapped (see /proc/self/maps)", where, module_name);
+        violation("still_mapped", "%s: %s is still mapped (see /proc/self/maps)", where, module_name);
     long rss = rss_kb();
     if (rss > rss_max_kb)
         rss_max_kb = rss;
@@ -374,17 +388,17 @@ static void login(long i, const struct thread_state *mine) {
     pam_end(pamh, rc);
     atomic_fetch_add(&results[rc >= 0 && rc < 64 ? rc : 63], 1);
     if (rc != s->expected)
-        violation("login %ld (%s, %s): result %d, expected %d", i, s->service, user, rc,
+        violation("result", "login %ld (%s, %s): result %d, expected %d", i, s->service, user, rc,
                   s->expected);
     char where[64];
     snprintf(where, sizeof where, "after login %ld", i);
     struct thread_state now;
     read_thread_state(&now);
     if (now.fsuid != mine->fsuid || now.fsgid != mine->fsgid)
-        violation("%s: the thread's fsuid/fsgid changed from %u/%u to %u/%u", where,
+        violation("thread_fs_ids", "%s: the thread's fsuid/fsgid changed from %u/%u to %u/%u", where,
                   mine->fsuid, mine->fsgid, now.fsuid, now.fsgid);
     if (!same_sigset(&now.mask, &mine->mask))
-        violation("%s: the thread's signal mask changed", where);
+        violation("thread_sigmask", "%s: the thread's signal mask changed", where);
     check_process_state(where);
     atomic_fetch_add(&done_logins, 1);
 }
@@ -443,10 +457,10 @@ static void check_task(pid_t tid) {
     if (!w && find_worker(tid))
         return; /* a worker that started while it was sampled: it may be inside a call */
     if (strcmp(uid, base_uid_line) != 0)
-        violation("sampler: thread %d has uids (real effective saved fs)%s instead of%s", tid,
+        violation("thread_ids_sampled", "sampler: thread %d has uids (real effective saved fs)%s instead of%s", tid,
                   uid, base_uid_line);
     if (strcmp(gid, base_gid_line) != 0)
-        violation("sampler: thread %d has gids (real effective saved fs)%s instead of%s", tid,
+        violation("thread_ids_sampled", "sampler: thread %d has gids (real effective saved fs)%s instead of%s", tid,
                   gid, base_gid_line);
 }
 
@@ -467,7 +481,7 @@ static void *sampler_main(void *arg) {
         closedir(d);
         pthread_sigmask(SIG_BLOCK, NULL, &now);
         if (!same_sigset(&now, &mine))
-            violation("sampler: the sampler's signal mask changed");
+            violation("sampler_sigmask", "sampler: the sampler's signal mask changed");
         pthread_mutex_unlock(&sample_lock);
         atomic_fetch_add(&n_samples, 1);
     }
@@ -579,6 +593,8 @@ int main(int argc, char **argv) {
     printf("module_mapped_at_end=%d\n", module_mapped());
     printf("samples=%ld\n", atomic_load(&n_samples));
     printf("violations=%ld\n", atomic_load(&n_violations));
+    for (int k = 0; k < MAX_KINDS && kind_names[k]; k++)
+        printf("violations_%s=%ld\n", kind_names[k], kind_counts[k]);
     for (int k = 0; k < n_reported; k++)
         printf("violation: %s\n", reported[k]);
     fflush(stdout);
