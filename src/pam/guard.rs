@@ -17,11 +17,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 /// Runs `body`. Returns `None` if it panicked; the panic is not reported anywhere (the
 /// caller logs through PAM and fails the login closed).
 pub fn catch<T>(body: impl FnOnce() -> T) -> Option<T> {
-    // `set_hook` refuses to run while the thread is panicking; it is not, on entry from
-    // libpam, but a hook is never worth a panic.
-    if !std::thread::panicking() {
-        std::panic::set_hook(Box::new(|_| {}));
-    }
+    silence_panics();
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => Some(value),
         Err(payload) => {
@@ -29,6 +25,16 @@ pub fn catch<T>(body: impl FnOnce() -> T) -> Option<T> {
             let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
             None
         }
+    }
+}
+
+/// Replaces the panic hook of the module's standard library with one that does nothing.
+#[allow(clippy::disallowed_methods)] // This is the one place that sets it.
+fn silence_panics() {
+    // `set_hook` refuses to run while the thread is panicking; it is not, on entry from
+    // libpam, but a hook is never worth a panic.
+    if !std::thread::panicking() {
+        std::panic::set_hook(Box::new(|_| {}));
     }
 }
 
