@@ -3,6 +3,7 @@
 #   make demo      build, enrol a throwaway secret, authenticate through the real libpam
 #   make test      everything CI runs (installs the Debian packages it needs when root)
 #   make e2e       only the end-to-end tests (real sshd, pamtester, /etc/pam.d; as root)
+#   make campaign-hygiene   long memory and host hygiene runs, with figures
 #   make install   install the module next to pam_unix.so, the command and the man pages
 #   make deb       build a Debian package (target/debian/*.deb) and check its contents
 
@@ -19,12 +20,12 @@ COMMAND    := target/release/google-authenticator
 # openssh-server: its service is not started by the tests (they run a private sshd).
 # python3-venv and nodejs (with npm): JupyterHub and its proxy for the end-to-end tests.
 # strace: fault injection at single system calls (kills and I/O errors in the state tests);
-# valgrind: instruction counts (callgrind) and memory checks of the module.
+# valgrind: instruction counts (callgrind) and the memory checks of tests/host_hygiene.rs.
 APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool \
                 openssh-server openssh-client python3 python3-pexpect python3-venv nodejs \
                 strace valgrind
 
-.PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke differential-long install uninstall deb clean
+.PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke differential-long campaign-hygiene install uninstall deb clean
 
 all: build
 
@@ -130,6 +131,11 @@ fuzz-smoke:
 RANDOM_CASES ?= 100000
 differential-long:
 	GA_RANDOM_CASES=$(RANDOM_CASES) $(CARGO) test --release --test reference_random -- --nocapture
+
+## The long host hygiene and memory runs (1,000 memcheck cycles, 10,000 logins on threads),
+## with Debian's module measured alongside; `make test` runs the short versions.
+campaign-hygiene: deps
+	sh scripts/campaign-hygiene.sh
 
 install: build
 	@[ -n "$(PAMDIR)" ] || { echo "Cannot find the directory of pam_unix.so; pass PAMDIR=..."; exit 1; }

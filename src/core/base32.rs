@@ -4,21 +4,15 @@
 //! The reader skips spaces, tabs, CR, LF and `-`, ignores case, and maps the common
 //! mistypes `0`→`O`, `1`→`L`, `8`→`B`. Any other character, padding `=` included, makes
 //! the secret invalid. Trailing bits that do not fill a byte are dropped.
+//!
+//! The reader keeps no state between calls: no table built at run time, no `static`. libpam
+//! loads the module for every `pam_start` and unloads it at `pam_end`, so anything built
+//! lazily into a `static` would be built again, and leaked, on every login.
 
-use std::sync::LazyLock;
-
-use data_encoding::{Encoding, Specification};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// The longest first line accepted as a secret.
 pub const MAX_SECRET_LINE: usize = 100_000;
-
-static DECODER: LazyLock<Option<Encoding>> = LazyLock::new(|| {
-    let mut spec = Specification::new();
-    spec.symbols.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
-    spec.check_trailing_bits = false;
-    spec.encoding().ok()
-});
 
 /// Encodes bytes as unpadded upper-case base32 (what the setup command writes).
 pub fn encode(bytes: &[u8]) -> String {
@@ -31,28 +25,35 @@ pub fn decode(line: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     if line.len() > MAX_SECRET_LINE {
         return None;
     }
-    let mut symbols = Zeroizing::new(Vec::with_capacity(line.len()));
+    // Every symbol carries 5 bits, so this capacity is never exceeded: the buffer is never
+    // reallocated, which would leave a copy of the secret in freed memory.
+    let mut out = Zeroizing::new(Vec::with_capacity(line.len() * 5 / 8));
+    let mut bits: u32 = 0;
+    let mut n_bits: u32 = 0;
     for &b in line {
-        let s = match b {
+        let value = match b {
             b' ' | b'\t' | b'\r' | b'\n' | b'-' => continue,
-            b'0' => b'O',
-            b'1' => b'L',
-            b'8' => b'B',
-            b'a'..=b'z' => b.to_ascii_uppercase(),
-            b'A'..=b'Z' | b'2'..=b'7' => b,
-            _ => return None,
+            b'0' => b'O' - b'A',
+            b'1' => b'L' - b'A',
+            b'8' => b'B' - b'A',
+            b'a'..=b'z' => b - b'a',
+            b'A'..=b'Z' => b - b'A',
+            b'2'..=b'7' => b - b'2' + 26,
+            _ => {
+                bits.zeroize();
+                return None;
+            }
         };
-        symbols.push(s);
+        bits = (bits << 5) | u32::from(value);
+        n_bits += 5;
+        if n_bits >= 8 {
+            n_bits -= 8;
+            // The byte is the top 8 of the pending bits; at most 7 bits stay pending.
+            out.push((bits >> n_bits) as u8);
+            bits &= (1 << n_bits) - 1;
+        }
     }
-    // Lengths of 1, 3 or 6 symbols (mod 8) end in a partial symbol group whose last symbol
-    // carries no whole byte; dropping it gives the same bytes and a length the decoder takes.
-    if matches!(symbols.len() % 8, 1 | 3 | 6) {
-        symbols.pop();
-    }
-    let decoder = DECODER.as_ref()?;
-    let mut out = Zeroizing::new(vec![0u8; decoder.decode_len(symbols.len()).ok()?]);
-    let n = decoder.decode_mut(&symbols, &mut out).ok()?;
-    out.truncate(n);
+    bits.zeroize();
     if out.is_empty() {
         return None;
     }
@@ -103,7 +104,48 @@ mod tests {
         }
     }
 
+    /// An independent reader: the same symbol mapping, then data-encoding's decoder with
+    /// trailing bits unchecked (the module's reader before it stopped keeping a decoder in a
+    /// `static`).
+    fn data_encoding_reader(line: &[u8]) -> Option<Vec<u8>> {
+        let mut spec = data_encoding::Specification::new();
+        spec.symbols.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+        spec.check_trailing_bits = false;
+        let decoder = spec.encoding().unwrap();
+        let mut symbols = Vec::new();
+        for &b in line {
+            match b {
+                b' ' | b'\t' | b'\r' | b'\n' | b'-' => {}
+                b'0' => symbols.push(b'O'),
+                b'1' => symbols.push(b'L'),
+                b'8' => symbols.push(b'B'),
+                b'a'..=b'z' | b'A'..=b'Z' | b'2'..=b'7' => symbols.push(b.to_ascii_uppercase()),
+                _ => return None,
+            }
+        }
+        if matches!(symbols.len() % 8, 1 | 3 | 6) {
+            symbols.pop();
+        }
+        let out = decoder.decode(&symbols).ok()?;
+        (!out.is_empty()).then_some(out)
+    }
+
+    fn secret_like_byte() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            9 => proptest::sample::select(b"ABCHLOXYZ234567abhloz0189 -\t\r\n=".to_vec()),
+            1 => any::<u8>(),
+        ]
+    }
+
     proptest! {
+        #[test]
+        fn agrees_with_an_independent_reader(
+            line in proptest::collection::vec(secret_like_byte(), 0..120)
+        ) {
+            let ours = decode(&line).map(|v| v.to_vec());
+            prop_assert_eq!(ours, data_encoding_reader(&line));
+        }
+
         #[test]
         fn round_trips_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 1..64)) {
             let text = encode(&bytes);

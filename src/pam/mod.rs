@@ -5,13 +5,13 @@
 //! The binding exports the other four `pam_sm_*` hooks too; the original module has none of
 //! them (libpam then answers PAM_MODULE_UNKNOWN), so ours give the same answer and log that
 //! only the auth type is provided: such a stack line can never let anyone in. A panic
-//! anywhere is caught here, logged, and fails the login closed.
+//! anywhere is caught here ([`guard`]), logged, and fails the login closed.
 
 pub mod flow;
+pub mod guard;
 mod live;
 
 use std::ffi::CStr;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use ::pam::constants::{PamFlag, PamResultCode};
 use ::pam::module::{PamHandle, PamHooks};
@@ -26,14 +26,14 @@ pub struct GoogleAuthenticator;
 
 impl PamHooks for GoogleAuthenticator {
     fn sm_authenticate(pamh: &mut PamHandle, args: Vec<&CStr>, _flags: PamFlag) -> PamResultCode {
-        let result = catch_unwind(AssertUnwindSafe(|| {
+        let result = guard::catch(|| {
             let mut live = live::LivePam::new(pamh);
             let args: Vec<&[u8]> = args.iter().map(|a| a.to_bytes()).collect();
             flow::authenticate(&mut live, &mut RealSystem, &args)
-        }));
+        });
         match result {
-            Ok(outcome) => pam_code(outcome),
-            Err(_) => {
+            Some(outcome) => pam_code(outcome),
+            None => {
                 live::log(pamh, Level::Err, "Internal error; failing the login closed");
                 PamResultCode::PAM_AUTH_ERR
             }
@@ -74,7 +74,7 @@ pub fn pam_code(outcome: Outcome) -> PamResultCode {
 pub const UNSUPPORTED: PamResultCode = PamResultCode::PAM_MODULE_UNKNOWN;
 
 fn unsupported(pamh: &mut PamHandle, kind: &str) -> PamResultCode {
-    let _ = catch_unwind(AssertUnwindSafe(|| {
+    let _ = guard::catch(|| {
         live::log(
             pamh,
             Level::Err,
@@ -82,7 +82,7 @@ fn unsupported(pamh: &mut PamHandle, kind: &str) -> PamResultCode {
                 "Only the auth module type is provided; refusing to act as a \"{kind}\" module"
             ),
         );
-    }));
+    });
     UNSUPPORTED
 }
 

@@ -120,6 +120,12 @@ pub fn set_authtok_module() -> PathBuf {
     built_artifact("examples/libpam_set_authtok.so")
 }
 
+/// The test module `pam_panics.so`, whose authenticate hook panics inside the module's panic
+/// boundary (see `tests/support/pam_panics.rs`).
+pub fn panics_module() -> PathBuf {
+    built_artifact("examples/libpam_panics.so")
+}
+
 /// This package's module, `target/<profile>/libpam_google_authenticator.so`.
 pub fn our_module() -> PathBuf {
     built_artifact("libpam_google_authenticator.so")
@@ -285,6 +291,38 @@ pub fn syslog_capture_lib() -> PathBuf {
                 .unwrap_or_else(|e| panic!("cannot run cc ({e}); install gcc"));
             assert!(status.success(), "compiling {} failed", src.display());
             std::fs::rename(&tmp, &out).expect("install syslog_capture.so");
+        }
+        out
+    })
+    .clone()
+}
+
+/// The C host of the hygiene and memory tests, compiled once from
+/// `tests/support/pam_host.c` into `target/<profile>/pam_host` with `cc -lpam`.
+pub fn pam_host() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/pam_host.c");
+        let out = profile_dir().join("pam_host");
+        let fresh = match (std::fs::metadata(&src), std::fs::metadata(&out)) {
+            (Ok(s), Ok(o)) => o.modified().ok() >= s.modified().ok(),
+            _ => false,
+        };
+        if !fresh {
+            let tmp = profile_dir().join(format!("pam_host.{}", std::process::id()));
+            let status = Command::new(std::env::var_os("CC").unwrap_or_else(|| "cc".into()))
+                .args(["-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pthread", "-o"])
+                .arg(&tmp)
+                .arg(&src)
+                .arg("-lpam")
+                .status()
+                .unwrap_or_else(|e| panic!("harness error: cannot run cc ({e}); install gcc"));
+            assert!(
+                status.success(),
+                "harness error: compiling {} failed (needs gcc and libpam0g-dev)",
+                src.display()
+            );
+            std::fs::rename(&tmp, &out).expect("install pam_host");
         }
         out
     })
