@@ -5,14 +5,29 @@
 //! mistypes `0`→`O`, `1`→`L`, `8`→`B`. Any other character, padding `=` included, makes
 //! the secret invalid. Trailing bits that do not fill a byte are dropped.
 //!
-//! The reader keeps no state between calls: no table built at run time, no `static`. libpam
-//! loads the module for every `pam_start` and unloads it at `pam_end`, so anything built
-//! lazily into a `static` would be built again, and leaked, on every login.
+//! The reader keeps no state between calls: its alphabet is a `const` built at compile time
+//! (`data-encoding-macro`), never a table built at run time into a `static`. libpam loads
+//! the module for every `pam_start` and unloads it at `pam_end`, so anything built lazily
+//! into a `static` would be built again, and leaked, on every login.
 
-use zeroize::{Zeroize, Zeroizing};
+use data_encoding::Encoding;
+use zeroize::Zeroizing;
 
 /// The longest first line accepted as a secret.
 pub const MAX_SECRET_LINE: usize = 100_000;
+
+/// What the reader skips.
+const IGNORED: &[u8] = b" \t\r\n-";
+
+/// The lenient reader's alphabet: upper case, lower case as upper case, `0`/`1`/`8` as
+/// `O`/`L`/`B`, the blanks and `-` skipped, trailing bits unchecked.
+const LENIENT: Encoding = data_encoding_macro::new_encoding! {
+    symbols: "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
+    translate_from: "abcdefghijklmnopqrstuvwxyz018",
+    translate_to: "ABCDEFGHIJKLMNOPQRSTUVWXYZOLB",
+    ignore: " \t\r\n-",
+    check_trailing_bits: false,
+};
 
 /// Encodes bytes as unpadded upper-case base32 (what the setup command writes).
 pub fn encode(bytes: &[u8]) -> String {
@@ -25,35 +40,23 @@ pub fn decode(line: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     if line.len() > MAX_SECRET_LINE {
         return None;
     }
-    // Every symbol carries 5 bits, so this capacity is never exceeded: the buffer is never
-    // reallocated, which would leave a copy of the secret in freed memory.
-    let mut out = Zeroizing::new(Vec::with_capacity(line.len() * 5 / 8));
-    let mut bits: u32 = 0;
-    let mut n_bits: u32 = 0;
-    for &b in line {
-        let value = match b {
-            b' ' | b'\t' | b'\r' | b'\n' | b'-' => continue,
-            b'0' => b'O' - b'A',
-            b'1' => b'L' - b'A',
-            b'8' => b'B' - b'A',
-            b'a'..=b'z' => b - b'a',
-            b'A'..=b'Z' => b - b'A',
-            b'2'..=b'7' => b - b'2' + 26,
-            _ => {
-                bits.zeroize();
-                return None;
-            }
-        };
-        bits = (bits << 5) | u32::from(value);
-        n_bits += 5;
-        if n_bits >= 8 {
-            n_bits -= 8;
-            // The byte is the top 8 of the pending bits; at most 7 bits stay pending.
-            out.push((bits >> n_bits) as u8);
-            bits &= (1 << n_bits) - 1;
+    // 1, 3 or 6 symbols (mod 8) end in a partial group whose last symbol carries no whole
+    // byte; the decoder refuses that length, so that symbol is left out: the same bytes.
+    let symbols = line.iter().filter(|b| !IGNORED.contains(b)).count();
+    let line = if matches!(symbols % 8, 1 | 3 | 6) {
+        let last = line.iter().rposition(|b| !IGNORED.contains(b))?;
+        // The symbol left out must still be one the reader takes.
+        let b = line[last];
+        if !(b.is_ascii_alphabetic() || matches!(b, b'2'..=b'7' | b'0' | b'1' | b'8')) {
+            return None;
         }
-    }
-    bits.zeroize();
+        &line[..last]
+    } else {
+        line
+    };
+    let mut out = Zeroizing::new(vec![0u8; LENIENT.decode_len(line.len()).ok()?]);
+    let n = LENIENT.decode_mut(line, &mut out).ok()?;
+    out.truncate(n);
     if out.is_empty() {
         return None;
     }
