@@ -4,6 +4,7 @@
 #   make test      everything CI runs (installs the Debian packages it needs when root)
 #   make e2e       only the end-to-end tests (real sshd, pamtester, /etc/pam.d; as root)
 #   make campaign-hygiene   long memory and host hygiene runs, with figures
+#   make campaigns long runs of every reliability campaign (docs/RELIABILITY.md; as root)
 #   make install   install the module next to pam_unix.so, the command and the man pages
 #   make deb       build a Debian package (target/debian/*.deb) and check its contents
 
@@ -25,7 +26,7 @@ APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime o
                 openssh-server openssh-client python3 python3-pexpect python3-venv nodejs \
                 strace valgrind
 
-.PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke differential-long campaign-hygiene install uninstall deb clean
+.PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke differential-long campaign-hygiene campaigns install uninstall deb clean
 
 all: build
 
@@ -136,6 +137,22 @@ differential-long:
 ## with Debian's module measured alongside; `make test` runs the short versions.
 campaign-hygiene: deps
 	sh scripts/campaign-hygiene.sh
+
+## The long runs of the reliability campaigns behind docs/RELIABILITY.md (as root, about an
+## hour on two cores): crash kills, durability, equal cost of a wrong code, storage faults,
+## hostile files, memory and host hygiene. `make test` runs the short versions;
+## `make fuzz-campaign` runs the fuzzing campaign on its own.
+CRASH_KILLS       ?= 500
+DURABILITY_ROUNDS ?= 100
+campaigns: deps
+	@[ "$$(id -u)" = 0 ] || { echo "The campaigns need root (loop mounts, users, fs ids): sudo make campaigns"; exit 1; }
+	$(CARGO) build --release --lib --bins --examples
+	GA_CRASH_KILLS=$(CRASH_KILLS) $(CARGO) test --release --test state_files -- --ignored crash_campaign --nocapture
+	GA_DURABILITY_ROUNDS=$(DURABILITY_ROUNDS) $(CARGO) test --release --test root_tier -- --ignored a_used_scratch_code --nocapture
+	$(CARGO) test --release --test root_tier -- --ignored a_wrong_code_costs timing_campaign --nocapture
+	$(CARGO) test --release --test state_files --test cli_file -- storage_faults
+	$(CARGO) test --release --test bad_input
+	$(MAKE) campaign-hygiene
 
 install: build
 	@[ -n "$(PAMDIR)" ] || { echo "Cannot find the directory of pam_unix.so; pass PAMDIR=..."; exit 1; }
