@@ -673,11 +673,15 @@ impl Run {
                 let broken = String::from_utf8(broken).unwrap();
                 self.rewrite(&broken);
                 self.check(ERR, 0, "RATE_LIMIT line ending in a space");
+                // The last of upstream's lines (ours adds the pam_unix-style failure line
+                // with the client address after them; COMPATIBILITY.md #25).
                 let last = self
                     .pam
                     .logs
-                    .last()
+                    .iter()
+                    .rev()
                     .map(|(_, l)| l.clone())
+                    .find(|l| !l.starts_with("authentication failure;"))
                     .unwrap_or_default();
                 assert!(
                     self.pam

@@ -12,6 +12,8 @@ pub enum Level {
     Err,
     /// LOG_WARNING.
     Warning,
+    /// LOG_NOTICE.
+    Notice,
     /// LOG_INFO.
     Info,
 }

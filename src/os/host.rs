@@ -10,6 +10,15 @@ pub fn real_uid() -> u32 {
     unsafe { libc::getuid() }
 }
 
+/// The real and effective user ids of the process (for the failure log line, as `pam_unix`
+/// writes them).
+#[must_use]
+pub fn uid_and_euid() -> (u32, u32) {
+    // SAFETY: getuid and geteuid take no arguments, cannot fail and only read the process
+    // credentials.
+    unsafe { (libc::getuid(), libc::geteuid()) }
+}
+
 /// The host name from `gethostname(2)`, or `None` when it cannot be read or is empty.
 ///
 /// The bytes are returned as they are; the kernel limits them to 64 bytes.

@@ -41,6 +41,14 @@ pub trait Pam {
     fn user(&mut self) -> Option<Vec<u8>>;
     /// PAM_RHOST, if set.
     fn rhost(&mut self) -> Option<Vec<u8>>;
+    /// PAM_TTY, if set (only for the failure line; none by default).
+    fn tty(&mut self) -> Option<Vec<u8>> {
+        None
+    }
+    /// PAM_RUSER, if set (only for the failure line; none by default).
+    fn ruser(&mut self) -> Option<Vec<u8>> {
+        None
+    }
     /// PAM_AUTHTOK, if a previous module set it.
     fn authtok(&mut self) -> Option<Zeroizing<Vec<u8>>>;
     /// Sets PAM_AUTHTOK; false on failure.
@@ -147,6 +155,9 @@ pub fn authenticate<P: Pam, S: System, A: AsRef<[u8]>>(
         dir: None,
     };
     let outcome = run.authenticate(fixed_uid);
+    if outcome == Outcome::Failure {
+        run.log_failure();
+    }
     if options.debug {
         let line = format!(
             "debug: end of google_authenticator for \"{}\". Result: {}",
@@ -740,6 +751,27 @@ impl<P: Pam, S: System> Run<'_, P, S> {
             self.err("Did not receive verification code from user");
         }
         answer
+    }
+
+    /// The refusal in the form `pam_unix` logs it, with the client's address, so fail2ban
+    /// (its `pam-generic` filter, or the filter in `contrib/fail2ban`) can ban by address on
+    /// every service, not only sshd. Upstream's own lines, which name no address, stay as
+    /// they are.
+    fn log_failure(&mut self) {
+        let rhost = self.pam.rhost().map(|h| printable(&h)).unwrap_or_default();
+        let tty = self.pam.tty().map(|t| printable(&t)).unwrap_or_default();
+        let ruser = self.pam.ruser().map(|u| printable(&u)).unwrap_or_default();
+        let (uid, euid) = crate::os::host::uid_and_euid();
+        let user = match &self.user {
+            Some(_) => format!(" user={}", self.user_text),
+            None => String::new(),
+        };
+        self.pam.log(
+            Level::Notice,
+            &format!(
+                "authentication failure; logname= uid={uid} euid={euid} tty={tty} ruser={ruser} rhost={rhost}{user}"
+            ),
+        );
     }
 
     fn emit(&mut self, lines: &[LogLine]) {

@@ -8,7 +8,7 @@ use std::os::raw::{c_char, c_int};
 
 use ::pam::constants::{PAM_ERROR_MSG, PAM_PROMPT_ECHO_OFF, PAM_PROMPT_ECHO_ON, PamResultCode};
 use ::pam::conv::Conv;
-use ::pam::items::{AuthTok, RHost};
+use ::pam::items::{AuthTok, RHost, RUser, Tty};
 use ::pam::module::PamHandle;
 use zeroize::Zeroizing;
 
@@ -43,6 +43,7 @@ pub fn log(pamh: &PamHandle, level: Level, text: &str) {
     let priority = match level {
         Level::Err => libc::LOG_ERR,
         Level::Warning => libc::LOG_WARNING,
+        Level::Notice => libc::LOG_NOTICE,
         Level::Info => libc::LOG_INFO,
     };
     let text = CString::new(text.replace('\0', "\\0")).unwrap_or_default();
@@ -69,6 +70,20 @@ impl Pam for LivePam<'_> {
     fn rhost(&mut self) -> Option<Vec<u8>> {
         match self.pamh.get_item::<RHost>() {
             Ok(Some(h)) => Some(h.0.to_bytes().to_vec()),
+            _ => None,
+        }
+    }
+
+    fn tty(&mut self) -> Option<Vec<u8>> {
+        match self.pamh.get_item::<Tty>() {
+            Ok(Some(t)) => Some(t.0.to_bytes().to_vec()),
+            _ => None,
+        }
+    }
+
+    fn ruser(&mut self) -> Option<Vec<u8>> {
+        match self.pamh.get_item::<RUser>() {
+            Ok(Some(u)) => Some(u.0.to_bytes().to_vec()),
             _ => None,
         }
     }
