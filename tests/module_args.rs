@@ -521,7 +521,7 @@ fn forward_pass_with_the_files_digits_and_algorithm() {
         o.assert_result(code::SUCCESS);
         o.check(o.authtok.as_deref() == Some("pw"), extra);
         // The six-digit SHA-1 code is not the file's code.
-        let o = PamRun::new(stack(&[&s])).clock(T).answer(&code_now()).run();
+        let o = PamRun::new(stack(&[&s])).clock(T).answer(code_now()).run();
         o.assert_result(code::AUTH_ERR);
     }
     let f = totp_file(dir.path(), "scratch", "\" DIGITS 8\n12345678\n");
@@ -539,7 +539,7 @@ fn forward_pass_with_the_files_digits_and_algorithm() {
     // An invalid line fails with the fork's log line.
     let f = totp_file(dir.path(), "bad", "\" ALGORITHM SHA3\n");
     let s = secret_arg(&f);
-    let o = PamRun::new(stack(&[&s])).clock(T).answer(&code_now()).run();
+    let o = PamRun::new(stack(&[&s])).clock(T).answer(code_now()).run();
     o.assert_result(code::AUTH_ERR);
     o.check(
         o.module_log()

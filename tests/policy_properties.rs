@@ -521,7 +521,11 @@ fn run_everything(bytes: Vec<u8>, candidate: &Candidate, now: i64, options: &Opt
         Candidate::Bytes(b) => b.clone(),
         Candidate::Near(offset, prefix) => {
             let tm = (now / 30).wrapping_add(*offset);
-            let code = key.as_ref().map(|k| k.code(tm as u64)).unwrap_or(123_456);
+            let code = key
+                .as_ref()
+                .and_then(|k| OtpKey::new(k))
+                .map(|k| k.code(tm as u64))
+                .unwrap_or(123_456);
             format!("{prefix}{code:06}").into_bytes()
         }
     };
