@@ -684,7 +684,13 @@ fn window_size(file: &SecretFile, ctx: &Ctx<'_>, logs: &mut Logs) -> Option<u64>
 /// The number of digits of verification codes: the fork's `DIGITS n` (6 to 8), 6 without
 /// the line; `None` when the line is invalid.
 fn file_digits(file: &SecretFile) -> Option<u32> {
-    small_option(file, "DIGITS", u64::from(MIN_DIGITS), 6..=8).map(|d| d as u32)
+    small_option(
+        file,
+        "DIGITS",
+        u64::from(MIN_DIGITS),
+        u64::from(MIN_DIGITS)..=u64::from(MAX_DIGITS),
+    )
+    .map(|d| d as u32)
 }
 
 /// The largest code (plus one) worth checking for `digits`: with an invalid `DIGITS` line
