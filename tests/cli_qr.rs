@@ -7,6 +7,8 @@
 mod cli_common;
 
 use cli_common::*;
+use pam_google_authenticator::core::base32;
+use pam_google_authenticator::core::otp::{Algorithm, OtpKey};
 
 const ESC_RESET: &str = "\x1b[0m";
 const ESC_REVERSE: &str = "\x1b[7m";
@@ -200,4 +202,90 @@ fn the_default_mode_is_ansi_and_none_prints_only_the_url() {
         "{text:?}"
     );
     assert!(!text.contains('\x1b'));
+}
+
+#[test]
+fn the_url_with_digits_and_algorithm_decodes_from_the_qr_code() {
+    for (flags, tail, algorithm, digits) in [
+        (
+            &["-t", "-a", "sha256", "-g", "8"][..],
+            "&digits=8&algorithm=SHA256",
+            Algorithm::Sha256,
+            8,
+        ),
+        (
+            &["-t", "-a", "SHA512", "-g", "7", "-S", "60"][..],
+            "&period=60&digits=7&algorithm=SHA512",
+            Algorithm::Sha512,
+            7,
+        ),
+        (
+            &["-c", "-g", "8"][..],
+            "&counter=1&digits=8",
+            Algorithm::Sha1,
+            8,
+        ),
+    ] {
+        let home = tempfile::tempdir().unwrap();
+        let mut args = flags.to_vec();
+        args.extend([
+            "-f",
+            "-C",
+            "-W",
+            "-u",
+            "-Q",
+            "UTF8",
+            "-l",
+            "carol@example.com",
+        ]);
+        if flags[0] == "-t" {
+            args.push("-D");
+        }
+        let output = run(home.path(), &args, None);
+        assert!(output.status.success(), "{output:?}");
+        let text = stdout(&output);
+        let url = printed_url(&text);
+        let qr = &text[..text.find("Your otpauth URL is: ").unwrap()];
+        let rows = parse_utf8(qr, "UTF8");
+        assert_eq!(decode_image(&rows), url, "{flags:?}");
+        assert!(url.ends_with(tail), "{url}");
+        // The secret in the decoded URL gives the codes the file asks for.
+        let secret = printed_secret(&text);
+        assert!(url.contains(&format!("secret={secret}&")), "{url}");
+        let key = OtpKey::with(
+            &base32::decode(secret.as_bytes()).unwrap(),
+            algorithm,
+            digits,
+        )
+        .unwrap();
+        let oath_flags = if flags[0] == "-c" {
+            vec![
+                "-c".to_string(),
+                "1".to_string(),
+                format!("--digits={digits}"),
+            ]
+        } else {
+            vec![
+                format!("--totp={}", algorithm.name().to_ascii_lowercase()),
+                format!("--digits={digits}"),
+                "-N".to_string(),
+                "@1000000020".to_string(),
+                "-s".to_string(),
+                if flags.contains(&"60") { "60s" } else { "30s" }.to_string(),
+            ]
+        };
+        let counter = if flags[0] == "-c" {
+            1
+        } else if flags.contains(&"60") {
+            1_000_000_020 / 60
+        } else {
+            1_000_000_020 / 30
+        };
+        let oath_args: Vec<&str> = oath_flags.iter().map(String::as_str).collect();
+        assert_eq!(
+            oathtool(&secret, &oath_args),
+            key.code(counter),
+            "{flags:?}"
+        );
+    }
 }

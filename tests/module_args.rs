@@ -493,6 +493,61 @@ fn forward_pass_prompts_for_both_and_forwards_the_password_part() {
     o.assert_result(code::AUTH_ERR);
 }
 
+/// The fork's DIGITS/ALGORITHM lines: forward_pass splits off the file's number of digits,
+/// and with eight digits a scratch code behind the password is still a scratch code.
+#[test]
+fn forward_pass_with_the_files_digits_and_algorithm() {
+    let dir = tempfile::tempdir().unwrap();
+    // oathtool --totp -d 8 / --totp=sha256 -d 7 at step 10000 of the test secret.
+    for (extra, code) in [
+        ("\" DIGITS 8\n", "26050548"),
+        ("\" ALGORITHM SHA256\n\" DIGITS 7\n", "1596509"),
+        ("\" ALGORITHM sha512\n", "346407"),
+    ] {
+        let f = totp_file(dir.path(), "ga", extra);
+        let s = secret_arg(&f);
+        let o = PamRun::new(stack(&[&s, "forward_pass"]))
+            .clock(T)
+            .answer(format!("hunter2{code}"))
+            .run();
+        o.assert_result(code::SUCCESS);
+        o.check(o.authtok.as_deref() == Some("hunter2"), extra);
+        let o = PamRun::new(stack_after_password(
+            &format!("pw{code}"),
+            &[&s, "use_first_pass", "forward_pass"],
+        ))
+        .clock(T)
+        .run();
+        o.assert_result(code::SUCCESS);
+        o.check(o.authtok.as_deref() == Some("pw"), extra);
+        // The six-digit SHA-1 code is not the file's code.
+        let o = PamRun::new(stack(&[&s])).clock(T).answer(code_now()).run();
+        o.assert_result(code::AUTH_ERR);
+    }
+    let f = totp_file(dir.path(), "scratch", "\" DIGITS 8\n12345678\n");
+    let s = secret_arg(&f);
+    let o = PamRun::new(stack(&[&s, "forward_pass"]))
+        .clock(T)
+        .answer("hunter212345678")
+        .run();
+    o.assert_result(code::SUCCESS);
+    o.check(o.authtok.as_deref() == Some("hunter2"), "scratch code");
+    o.check(
+        !String::from_utf8_lossy(&std::fs::read(&f).unwrap()).contains("12345678"),
+        "the scratch code is used up",
+    );
+    // An invalid line fails with the fork's log line.
+    let f = totp_file(dir.path(), "bad", "\" ALGORITHM SHA3\n");
+    let s = secret_arg(&f);
+    let o = PamRun::new(stack(&[&s])).clock(T).answer(code_now()).run();
+    o.assert_result(code::AUTH_ERR);
+    o.check(
+        o.module_log()
+            .contains(&format!("Invalid ALGORITHM option in \"{}\"", f.display())),
+        "Invalid ALGORITHM log line",
+    );
+}
+
 #[test]
 fn noskewadj_does_not_record_a_skewed_code() {
     let dir = tempfile::tempdir().unwrap();

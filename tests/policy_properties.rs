@@ -30,8 +30,8 @@ fn ctx(now: i64, options: &Options) -> Ctx<'_> {
     }
 }
 
-fn key_of(file: &SecretFile) -> Option<OtpKey> {
-    file.decode_secret().and_then(|s| OtpKey::new(&s))
+fn key_of(file: &SecretFile) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    file.decode_secret()
 }
 
 /// The result of one attempt.
@@ -63,7 +63,13 @@ fn attempt(
     let key = key_of(file);
     let c = ctx(now, options);
     let mut state = LoopState::default();
-    let decision = check_passes(file, key.as_ref(), &passes, &mut state, &c);
+    let decision = check_passes(
+        file,
+        key.as_deref().map(|k| &k[..]),
+        &passes,
+        &mut state,
+        &c,
+    );
     let success = matches!(decision.verdict, PassVerdict::Success(_));
     let fin = finish(file, success, &state, &c);
     let mut changes = decision.changes;
@@ -515,7 +521,11 @@ fn run_everything(bytes: Vec<u8>, candidate: &Candidate, now: i64, options: &Opt
         Candidate::Bytes(b) => b.clone(),
         Candidate::Near(offset, prefix) => {
             let tm = (now / 30).wrapping_add(*offset);
-            let code = key.as_ref().map(|k| k.code(tm as u64)).unwrap_or(123_456);
+            let code = key
+                .as_ref()
+                .and_then(|k| OtpKey::new(k))
+                .map(|k| k.code(tm as u64))
+                .unwrap_or(123_456);
             format!("{prefix}{code:06}").into_bytes()
         }
     };
@@ -535,7 +545,13 @@ fn run_everything(bytes: Vec<u8>, candidate: &Candidate, now: i64, options: &Opt
             })
             .collect();
         let key = key_of(&file);
-        let d = check_passes(&mut file, key.as_ref(), &passes, &mut state, &c);
+        let d = check_passes(
+            &mut file,
+            key.as_deref().map(|k| &k[..]),
+            &passes,
+            &mut state,
+            &c,
+        );
         let _ = d.logs.lines().len();
         match d.verdict {
             PassVerdict::Undecided => continue,

@@ -771,6 +771,57 @@ impl Run {
     }
 }
 
+impl Run {
+    /// The fork's (google-authenticator-libpam-hardened) additions to the upstream test,
+    /// run right after the correct-code step as the fork runs them: `DIGITS 8` and
+    /// `ALGORITHM SHA256`/`SHA512`, with the codes its test uses for step 10000.
+    fn run_fork_steps(&mut self) {
+        let (good, bad) = (self.mode.good, self.mode.bad);
+        // Before the line, "26050548" is a password "26" and a six-digit code, which the
+        // modes that combine the password with the code cannot tell apart; the fork skips
+        // those modes here, and so does this port.
+        self.set_response("26050548");
+        if ![2, 4, 5].contains(&self.mode.number) {
+            // With forward_pass the six-digit code matches and "...26" is offered as the
+            // password, which the fake stack refuses to store: the fork's PAM_AUTH_ERR.
+            let args: Vec<String> = std::iter::once(self.secret_arg.clone())
+                .chain(self.mode.args.iter().map(|s| s.to_string()))
+                .collect();
+            self.pam.authtok_sets.clear();
+            let outcome = flow::authenticate(&mut self.pam, &mut self.sys, &args);
+            assert_eq!(outcome, ERR, "26050548 without DIGITS at {}", self.at());
+            assert!(
+                self.pam.authtok_sets.iter().all(|p| p.ends_with(b"26")),
+                "{:?}",
+                self.pam.authtok_sets
+            );
+            self.verify_prompts_shown(bad, "26050548 without DIGITS");
+        }
+        self.append("\n\" DIGITS 8\n");
+        self.check(OK, good, "26050548 with DIGITS 8");
+        self.set_response("050548");
+        self.check(ERR, bad, "050548 with DIGITS 8");
+        for (line, code) in [("SHA256", "596509"), ("SHA512", "346407")] {
+            self.rewrite(FRESH);
+            self.append(&format!("\n\" ALGORITHM {line}\n"));
+            self.set_response(code);
+            self.check(OK, good, line);
+            self.set_response("050548");
+            self.check(ERR, bad, &format!("SHA-1 code with {line}"));
+        }
+        self.rewrite(FRESH);
+    }
+}
+
+#[test]
+fn the_forks_digits_and_algorithm_steps() {
+    for mode in MODES {
+        let mut run = Run::new(mode);
+        run.run_through(Step::CorrectCode);
+        run.run_fork_steps();
+    }
+}
+
 /// Replays the upstream sequence through `last` for every mode.
 fn replay_through(last: Step) {
     for mode in MODES {

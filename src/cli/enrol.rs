@@ -7,6 +7,7 @@ use zeroize::Zeroizing;
 
 use crate::core::base32;
 use crate::core::file::{SCRATCH_END, SCRATCH_MIN, SecretFile, UnwritableValue};
+use crate::core::otp::Algorithm;
 
 use super::options::Mode;
 
@@ -41,6 +42,10 @@ pub struct FileOptions {
     pub disallow_reuse: bool,
     /// `STEP_SIZE` (TOTP only; `None` for the default of 30, which is not written).
     pub step_size: Option<u32>,
+    /// `DIGITS` (TOTP and HOTP), when chosen with `-g`.
+    pub digits: Option<u32>,
+    /// `ALGORITHM` (TOTP only), when chosen with `-a`.
+    pub algorithm: Option<Algorithm>,
     /// `WINDOW_SIZE`, when chosen.
     pub window_size: Option<u32>,
     /// `RATE_LIMIT n m`, when chosen.
@@ -49,7 +54,8 @@ pub struct FileOptions {
 
 /// Builds the file exactly as upstream lays it out: the secret, then the options (each added
 /// right after line 1, so the last one added comes first), the mode line, and the scratch
-/// codes, every line ending in LF. The values are numbers, which [`SecretFile::set`] always
+/// codes, every line ending in LF. The fork's `DIGITS` and `ALGORITHM` lines are added after
+/// `STEP_SIZE` and before `WINDOW_SIZE`, in the fork's order. The values are numbers, which [`SecretFile::set`] always
 /// takes; its refusal is passed on rather than assumed away.
 pub fn build_file(
     secret: &str,
@@ -78,6 +84,14 @@ pub fn build_file(
         if let Some(step) = options.step_size {
             file.set("STEP_SIZE", step.to_string().as_bytes())?;
         }
+    }
+    if let Some(digits) = options.digits {
+        file.set("DIGITS", digits.to_string().as_bytes())?;
+    }
+    if options.mode == Mode::Totp
+        && let Some(algorithm) = options.algorithm
+    {
+        file.set("ALGORITHM", algorithm.name().as_bytes())?;
     }
     if let Some(window) = options.window_size {
         file.set("WINDOW_SIZE", window.to_string().as_bytes())?;
@@ -122,6 +136,8 @@ mod tests {
                 mode: Mode::Totp,
                 disallow_reuse: true,
                 step_size: Some(60),
+                digits: None,
+                algorithm: None,
                 window_size: Some(17),
                 rate_limit: Some((3, 30)),
             },
@@ -149,6 +165,8 @@ mod tests {
                 mode: Mode::Hotp,
                 disallow_reuse: true,
                 step_size: Some(60),
+                digits: None,
+                algorithm: Some(Algorithm::Sha256),
                 window_size: Some(1),
                 rate_limit: None,
             },
@@ -157,6 +175,52 @@ mod tests {
         assert_eq!(
             file.as_bytes(),
             format!("{SECRET}\n\" WINDOW_SIZE 1\n\" HOTP_COUNTER 1\n").as_bytes()
+        );
+    }
+
+    #[test]
+    fn digits_and_algorithm_lines_sit_between_step_size_and_window_size() {
+        let file = build_file(
+            SECRET,
+            &[12345678],
+            &FileOptions {
+                mode: Mode::Totp,
+                disallow_reuse: true,
+                step_size: Some(60),
+                digits: Some(8),
+                algorithm: Some(Algorithm::Sha512),
+                window_size: Some(17),
+                rate_limit: Some((3, 30)),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            file.as_bytes(),
+            format!(
+                "{SECRET}\n\" RATE_LIMIT 3 30\n\" WINDOW_SIZE 17\n\" ALGORITHM SHA512\n\
+                 \" DIGITS 8\n\" STEP_SIZE 60\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n12345678\n"
+            )
+            .as_bytes()
+        );
+        assert_eq!(file.scratch_codes(), [12345678]);
+        // HOTP takes DIGITS but never ALGORITHM.
+        let hotp = build_file(
+            SECRET,
+            &[],
+            &FileOptions {
+                mode: Mode::Hotp,
+                disallow_reuse: false,
+                step_size: None,
+                digits: Some(7),
+                algorithm: Some(Algorithm::Sha256),
+                window_size: None,
+                rate_limit: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            hotp.as_bytes(),
+            format!("{SECRET}\n\" DIGITS 7\n\" HOTP_COUNTER 1\n").as_bytes()
         );
     }
 

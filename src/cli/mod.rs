@@ -30,7 +30,7 @@ use std::process::ExitCode;
 
 use zeroize::Zeroizing;
 
-use crate::core::otp::OtpKey;
+use crate::core::otp::{MIN_DIGITS, OtpKey};
 use crate::os::fsid::FsIdGuard;
 use crate::os::install::{self, Existing, InstallError};
 use crate::os::store::WriteStep;
@@ -131,8 +131,6 @@ fn setup<R: io::BufRead, W: Write>(
     random::fill(&mut secret_bytes[..])
         .map_err(|e| Failure::new(format!("Failed to read random bytes: {}", strerror(&e))))?;
     let secret = enrol::encode_secret(&secret_bytes);
-    let key = OtpKey::new(&secret_bytes[..])
-        .ok_or_else(|| Failure::new("Failed to compute verification codes for the new secret"))?;
     let scratch = (0..options.emergency_codes)
         .map(|_| {
             enrol::scratch_code(|| {
@@ -153,6 +151,14 @@ fn setup<R: io::BufRead, W: Write>(
             }
         }
     };
+    // The codes the app will show: the chosen hash (TOTP only; `-a` needs `-t`) and digits.
+    let digits = options.digits.unwrap_or(MIN_DIGITS);
+    let algorithm = match mode {
+        Mode::Totp => options.algorithm.unwrap_or_default(),
+        Mode::Hotp => Default::default(),
+    };
+    let key = OtpKey::with(&secret_bytes[..], algorithm, digits)
+        .ok_or_else(|| Failure::new("Failed to compute verification codes for the new secret"))?;
     if mode == Mode::Hotp && options.step_size.is_some() {
         err("Note: -S has no effect in counter-based mode; no STEP_SIZE is written.");
     }
@@ -167,8 +173,9 @@ fn setup<R: io::BufRead, W: Write>(
             confirm(options, &key, step, prompter)?;
         } else if mode == Mode::Hotp {
             prompter.say(&format!(
-                "Your verification code for code 1 is {:06}\n",
-                key.code(1)
+                "Your verification code for code 1 is {:0width$}\n",
+                key.code(1),
+                width = digits as usize
             ));
         }
         prompter.say("Your emergency scratch codes are:\n");
@@ -217,6 +224,8 @@ fn show_enrolment<R: io::BufRead, W: Write>(
         issuer: &issuer,
         secret,
         step,
+        digits: options.digits,
+        algorithm: options.algorithm.filter(|_| mode == Mode::Totp),
     })
     .map_err(|e| Failure::new(e.to_string()))?;
     let url = Zeroizing::new(url);
@@ -327,6 +336,8 @@ fn ask_file_options<R: io::BufRead, W: Write>(
         mode,
         disallow_reuse: false,
         step_size: None,
+        digits: options.digits,
+        algorithm: options.algorithm,
         window_size: options.window.map(|w| w.size(mode)),
         rate_limit: options.rate_limit,
     };
@@ -559,6 +570,20 @@ mod tests {
         }
         assert!(!accepts(&key, now, 30, 3, -1));
         assert!(!accepts(&key, now, 30, 3, 10_000_000_000));
+    }
+
+    #[test]
+    fn the_confirmation_uses_the_chosen_algorithm_and_digits() {
+        use crate::core::otp::Algorithm;
+        // RFC 6238 appendix B, SHA-256 at time 1111111109: 68084774.
+        let seed = b"12345678901234567890123456789012";
+        let key = OtpKey::with(seed, Algorithm::Sha256, 8).unwrap();
+        assert!(accepts(&key, 1_111_111_109, 30, 3, 68_084_774));
+        let sha1 = OtpKey::with(seed, Algorithm::Sha1, 8).unwrap();
+        assert!(!accepts(&sha1, 1_111_111_109, 30, 1, 68_084_774));
+        let six = OtpKey::with(seed, Algorithm::Sha256, 6).unwrap();
+        assert!(!accepts(&six, 1_111_111_109, 30, 1, 68_084_774));
+        assert!(accepts(&six, 1_111_111_109, 30, 1, 84_774));
     }
 
     #[test]

@@ -12,10 +12,13 @@ use std::ffi::{OsStr, OsString};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
+use crate::core::otp::Algorithm;
+
 /// The version line printed by `--version` and at the top of the usage text.
 pub const VERSION_LINE: &str = "google-authenticator 1.11";
 
-/// The usage text (upstream's, plus the `--user` line), printed on stdout.
+/// The usage text (upstream's, plus the fork's `-g`/`-a` lines and the `--user` line),
+/// printed on stdout.
 pub const USAGE: &str = "\
 google-authenticator 1.11
 google-authenticator [<options>]
@@ -39,6 +42,8 @@ google-authenticator [<options>]
  -w, --window-size=W            Set window of concurrently valid codes
  -W, --minimal-window           Disable window of concurrently valid codes
  -e, --emergency-codes=N        Number of emergency codes to generate
+ -g, --digits={6,7,8}           Number of digits to use for auth codes
+ -a, --algorithm=sha{1,256,512} Algorithm to use for TOTP HMAC
      --user=<name>              Set up the file of another user (root only)
 ";
 
@@ -141,6 +146,12 @@ pub struct Options {
     pub window: Option<Window>,
     /// `-e`, default 5.
     pub emergency_codes: u32,
+    /// `-g`: the number of digits of the codes (6 to 8); `None` for upstream's 6, with no
+    /// `DIGITS` line and no `digits=` in the URL.
+    pub digits: Option<u32>,
+    /// `-a` (TOTP only): the HMAC's hash; `None` for upstream's SHA-1, with no `ALGORITHM`
+    /// line and no `algorithm=` in the URL.
+    pub algorithm: Option<Algorithm>,
     /// `--user`.
     pub user: Option<OsString>,
 }
@@ -162,6 +173,8 @@ impl Default for Options {
             step_size: None,
             window: None,
             emergency_codes: 5,
+            digits: None,
+            algorithm: None,
             user: None,
         }
     }
@@ -233,6 +246,8 @@ const VALUED: &[&str] = &[
     "step-size",
     "window-size",
     "emergency-codes",
+    "digits",
+    "algorithm",
     "user",
 ];
 
@@ -287,6 +302,8 @@ fn command() -> Command {
         .arg(valued("step-size", Some('S')))
         .arg(valued("window-size", Some('w')))
         .arg(valued("emergency-codes", Some('e')))
+        .arg(valued("digits", Some('g')))
+        .arg(valued("algorithm", Some('a')))
         .arg(valued("user", None))
         .arg(
             Arg::new("extra")
@@ -453,6 +470,27 @@ fn check(matches: &ArgMatches) -> Parsed {
                         .map(|n| o.emergency_codes = n)
                 }
             }
+            "digits" => {
+                if o.digits.is_some() {
+                    Err("Duplicate -g option detected")
+                } else {
+                    number(value, 6, 8, "-g requires an argument in the range 6..8")
+                        .map(|n| o.digits = Some(n))
+                }
+            }
+            "algorithm" => {
+                if o.algorithm.is_some() {
+                    Err("Duplicate -a option detected")
+                } else if let Some(algorithm) = Algorithm::parse(value.as_encoded_bytes()) {
+                    o.algorithm = Some(algorithm);
+                    Ok(())
+                } else {
+                    return Parsed::Error(format!(
+                        "Invalid algorithm \"{}\"",
+                        value.to_string_lossy()
+                    ));
+                }
+            }
             other => unreachable!("option {other} is not handled"),
         };
         if let Err(message) = outcome {
@@ -465,6 +503,9 @@ fn check(matches: &ArgMatches) -> Parsed {
     }
     if o.disallow_reuse.is_some() && o.mode != Some(Mode::Totp) {
         return Parsed::Error("Must select time-based mode, when using -d or -D".to_owned());
+    }
+    if o.algorithm.is_some() && o.mode != Some(Mode::Totp) {
+        return Parsed::Error("Must select time-based mode, when using -a".to_owned());
     }
     match (rate_limit, rate_time) {
         (Some(n), Some(m)) => o.rate_limit = Some((n, m)),
@@ -636,6 +677,16 @@ mod tests {
         assert_eq!(o.emergency_codes, 0);
         assert_eq!(o.user.as_deref(), Some(OsStr::new("bob")));
         assert_eq!(run(&["-tdfW"]).window, Some(Window::Minimal));
+        let o = run(&["-t", "-g", "8", "--algorithm=sha256"]);
+        assert_eq!((o.digits, o.algorithm), (Some(8), Some(Algorithm::Sha256)));
+        let o = run(&["-tg7", "-aSHA512"]);
+        assert_eq!((o.digits, o.algorithm), (Some(7), Some(Algorithm::Sha512)));
+        let o = run(&["--digits", "6", "-t", "-a", "Sha1"]);
+        assert_eq!((o.digits, o.algorithm), (Some(6), Some(Algorithm::Sha1)));
+        // Digits apply to HOTP too; the algorithm is for TOTP only.
+        assert_eq!(run(&["-c", "-g", "8"]).digits, Some(8));
+        let o = run(&["-t"]);
+        assert_eq!((o.digits, o.algorithm), (None, None));
         assert_eq!(run(&["--counter", "--minimal"]).mode, Some(Mode::Hotp));
     }
 
@@ -692,6 +743,24 @@ mod tests {
             (&["-e", "-1"], "-e requires an argument in the range 0..10"),
             (&["-s", ""], "-s must be followed by a filename"),
             (&["-Q", "qr"], "Invalid qr-mode \"qr\""),
+            (&["-g", "5"], "-g requires an argument in the range 6..8"),
+            (&["-g", "9"], "-g requires an argument in the range 6..8"),
+            (&["-g", "8x"], "-g requires an argument in the range 6..8"),
+            (&["-g", "6", "-g", "6"], "Duplicate -g option detected"),
+            (&["-t", "-a", "sha384"], "Invalid algorithm \"sha384\""),
+            (&["-t", "-a", "sha-256"], "Invalid algorithm \"sha-256\""),
+            (
+                &["-a", "sha1", "-a", "sha1"],
+                "Duplicate -a option detected",
+            ),
+            (
+                &["-a", "sha256"],
+                "Must select time-based mode, when using -a",
+            ),
+            (
+                &["-c", "-a", "sha256"],
+                "Must select time-based mode, when using -a",
+            ),
             (&["-d"], "Must select time-based mode, when using -d or -D"),
             (&["-r", "3"], "Must set -r when setting -R, and vice versa"),
             (&["-R", "30"], "Must set -r when setting -R, and vice versa"),

@@ -3,7 +3,10 @@
 //! The label and issuer are escaped as upstream does: `%`, `&`, `?`, `=`, control bytes,
 //! space and bytes from 0x7F up become `%XX`; everything else (including `/ : @ # +`) stays.
 //! Unlike upstream, the URL carries `period` when the step is not 30 seconds and `counter=1`
-//! for HOTP, so an app scanning it computes the same codes the module expects.
+//! for HOTP, and `digits`/`algorithm` when they were chosen (`-g`/`-a`, as the fork does),
+//! so an app scanning it computes the same codes the module expects.
+
+use crate::core::otp::Algorithm;
 
 /// What goes into the URL.
 #[derive(Debug, Clone, Copy)]
@@ -18,6 +21,10 @@ pub struct Account<'a> {
     pub secret: &'a str,
     /// The TOTP step in seconds.
     pub step: u32,
+    /// The number of digits, when chosen (written even when it is the default 6).
+    pub digits: Option<u32>,
+    /// The HMAC's hash, when chosen (written even when it is the default SHA1).
+    pub algorithm: Option<Algorithm>,
 }
 
 /// The URL is refused when an escaped field could exceed this many bytes (upstream's limit).
@@ -47,6 +54,13 @@ pub fn otpauth(account: &Account<'_>) -> Result<String, TooLarge> {
         url.push_str("&counter=1");
     } else if account.step != 30 {
         url.push_str(&format!("&period={}", account.step));
+    }
+    if let Some(digits) = account.digits {
+        url.push_str(&format!("&digits={digits}"));
+    }
+    if let Some(algorithm) = account.algorithm {
+        url.push_str("&algorithm=");
+        url.push_str(algorithm.name());
     }
     Ok(url)
 }
@@ -78,6 +92,8 @@ mod tests {
             issuer,
             secret: SECRET,
             step: 30,
+            digits: None,
+            algorithm: None,
         }
     }
 
@@ -108,6 +124,27 @@ mod tests {
         assert_eq!(
             otpauth(&a).unwrap(),
             format!("otpauth://hotp/u@h?secret={SECRET}&issuer=h&counter=1")
+        );
+    }
+
+    #[test]
+    fn digits_and_algorithm() {
+        let mut a = account(b"u@h", b"h");
+        a.digits = Some(8);
+        a.algorithm = Some(Algorithm::Sha256);
+        a.step = 60;
+        assert_eq!(
+            otpauth(&a).unwrap(),
+            format!(
+                "otpauth://totp/u@h?secret={SECRET}&issuer=h&period=60&digits=8&algorithm=SHA256"
+            )
+        );
+        a.hotp = true;
+        a.algorithm = None;
+        a.digits = Some(7);
+        assert_eq!(
+            otpauth(&a).unwrap(),
+            format!("otpauth://hotp/u@h?secret={SECRET}&issuer=h&counter=1&digits=7")
         );
     }
 

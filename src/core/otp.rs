@@ -1,20 +1,80 @@
-//! One-time password maths: HOTP (RFC 4226) and TOTP (RFC 6238) with HMAC-SHA1 and six
-//! digits, the only variant the file format knows.
+//! One-time password maths: HOTP (RFC 4226) and TOTP (RFC 6238) with HMAC-SHA1, HMAC-SHA256
+//! or HMAC-SHA512 and six to eight digits.
+//!
+//! Upstream's file format knows only HMAC-SHA1 and six digits, which is what [`OtpKey::new`]
+//! makes. The `ALGORITHM` and `DIGITS` lines of the maintained fork
+//! (google-authenticator-libpam-hardened) choose the others through [`OtpKey::with`].
 //!
 //! [`OtpKey`] keys the HMAC once and clones the keyed state for every counter, which matters
-//! because a wrong TOTP code costs a search over 3000 counters (see the policy).
+//! because a wrong TOTP code costs a search over 3000 counters (see the policy). Each hash has
+//! its own monomorphised code path, so a SHA-1 key computes exactly what it did before the
+//! SHA-2 variants existed.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
+use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
 /// Number of distinct six-digit codes.
 pub const CODE_MODULUS: u32 = 1_000_000;
 
-/// A keyed HMAC-SHA1 ready to compute codes. The keyed state is wiped on drop.
+/// The fewest digits a code may have.
+pub const MIN_DIGITS: u32 = 6;
+/// The most digits a code may have.
+pub const MAX_DIGITS: u32 = 8;
+
+/// The hash under the HMAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Algorithm {
+    /// HMAC-SHA1, the default and the only one upstream knows.
+    #[default]
+    Sha1,
+    /// HMAC-SHA256.
+    Sha256,
+    /// HMAC-SHA512.
+    Sha512,
+}
+
+impl Algorithm {
+    /// Reads an `ALGORITHM` value (or a setup-command argument): `SHA1`, `SHA256` or
+    /// `SHA512`, in any case, and nothing else (no blanks around it), as the fork reads it.
+    #[must_use]
+    pub fn parse(value: &[u8]) -> Option<Algorithm> {
+        [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512]
+            .into_iter()
+            .find(|a| value.eq_ignore_ascii_case(a.name().as_bytes()))
+    }
+
+    /// The name as written in the file and in the `algorithm=` URL parameter.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha1 => "SHA1",
+            Algorithm::Sha256 => "SHA256",
+            Algorithm::Sha512 => "SHA512",
+        }
+    }
+}
+
+/// 10^`digits`: the number of distinct codes with that many digits.
+#[must_use]
+pub fn modulus(digits: u32) -> u32 {
+    10u32.pow(digits)
+}
+
+#[derive(Clone)]
+enum Keyed {
+    Sha1(Hmac<Sha1>),
+    Sha256(Hmac<Sha256>),
+    Sha512(Hmac<Sha512>),
+}
+
+/// A keyed HMAC ready to compute codes of a fixed number of digits. The keyed state is wiped
+/// on drop.
 #[derive(Clone)]
 pub struct OtpKey {
-    mac: Hmac<Sha1>,
+    mac: Keyed,
+    modulus: u32,
 }
 
 impl std::fmt::Debug for OtpKey {
@@ -24,36 +84,81 @@ impl std::fmt::Debug for OtpKey {
 }
 
 impl OtpKey {
-    /// Keys the HMAC with the decoded shared secret (any length; long keys are hashed as
-    /// HMAC prescribes).
+    /// Keys HMAC-SHA1 for six-digit codes with the decoded shared secret (any length; long
+    /// keys are hashed as HMAC prescribes).
     ///
     /// `None` if the HMAC implementation refuses the key. HMAC takes keys of every length, so
     /// that does not happen today; should it ever, the caller fails closed (the secret counts
     /// as invalid) instead of computing codes under some other key.
     pub fn new(secret: &[u8]) -> Option<Self> {
-        let mac = <Hmac<Sha1> as KeyInit>::new_from_slice(secret).ok()?;
-        Some(OtpKey { mac })
+        Self::with(secret, Algorithm::Sha1, MIN_DIGITS)
     }
 
-    /// The six-digit HOTP value for `counter` (RFC 4226 dynamic truncation, mod 10^6).
+    /// Keys `algorithm` for codes of `digits` digits (6 to 8; `None` for any other number,
+    /// or when the key is refused as in [`OtpKey::new`]).
+    pub fn with(secret: &[u8], algorithm: Algorithm, digits: u32) -> Option<Self> {
+        if !(MIN_DIGITS..=MAX_DIGITS).contains(&digits) {
+            return None;
+        }
+        let mac = match algorithm {
+            Algorithm::Sha1 => Keyed::Sha1(<Hmac<Sha1> as KeyInit>::new_from_slice(secret).ok()?),
+            Algorithm::Sha256 => {
+                Keyed::Sha256(<Hmac<Sha256> as KeyInit>::new_from_slice(secret).ok()?)
+            }
+            Algorithm::Sha512 => {
+                Keyed::Sha512(<Hmac<Sha512> as KeyInit>::new_from_slice(secret).ok()?)
+            }
+        };
+        Some(OtpKey {
+            mac,
+            modulus: modulus(digits),
+        })
+    }
+
+    /// One more than the largest code this key computes (10^digits).
+    #[must_use]
+    pub fn modulus(&self) -> u32 {
+        self.modulus
+    }
+
+    /// The HOTP value for `counter` (RFC 4226 dynamic truncation, mod 10^digits).
+    ///
+    /// Inlined into the skew search, with constant divisors, so the SHA-1 six-digit path
+    /// costs what it cost before the other hashes and lengths existed.
+    #[inline(always)]
     pub fn code(&self, counter: u64) -> u32 {
-        let mut mac = self.mac.clone();
-        mac.update(&counter.to_be_bytes());
-        let digest = mac.finalize().into_bytes();
-        let offset = usize::from(digest[digest.len() - 1] & 0x0f);
-        let word = u32::from_be_bytes([
-            digest[offset],
-            digest[offset + 1],
-            digest[offset + 2],
-            digest[offset + 3],
-        ]) & 0x7fff_ffff;
-        word % CODE_MODULUS
+        let word = match &self.mac {
+            Keyed::Sha1(mac) => truncate(mac, counter),
+            Keyed::Sha256(mac) => truncate(mac, counter),
+            Keyed::Sha512(mac) => truncate(mac, counter),
+        };
+        match self.modulus {
+            CODE_MODULUS => word % CODE_MODULUS,
+            10_000_000 => word % 10_000_000,
+            _ => word % 100_000_000,
+        }
     }
 
     /// Whether `code` is the HOTP value for `counter`, compared in constant time.
     pub fn matches(&self, counter: u64, code: u32) -> bool {
         self.code(counter).ct_eq(&code).into()
     }
+}
+
+/// The 31-bit word RFC 4226 picks from the HMAC of `counter` (dynamic truncation; the offset
+/// comes from the last byte, so it works for every digest length from 20 bytes up).
+#[inline(always)]
+fn truncate<M: Mac + Clone>(mac: &M, counter: u64) -> u32 {
+    let mut mac = mac.clone();
+    mac.update(&counter.to_be_bytes());
+    let digest = mac.finalize().into_bytes();
+    let offset = usize::from(digest[digest.len() - 1] & 0x0f);
+    u32::from_be_bytes([
+        digest[offset],
+        digest[offset + 1],
+        digest[offset + 2],
+        digest[offset + 3],
+    ]) & 0x7fff_ffff
 }
 
 /// HMAC-SHA1 of `message` under `key`, for known-answer tests and tools; `None` when the
@@ -98,6 +203,93 @@ mod tests {
         for (time, eight) in cases {
             assert_eq!(key.code(time / 30), eight % 1_000_000, "time {time}");
         }
+    }
+
+    #[test]
+    fn rfc6238_appendix_b_all_algorithms_eight_digits() {
+        // RFC 6238 appendix B: each algorithm has its own seed, the ASCII digits repeated to
+        // the hash's output length.
+        let seeds: [(Algorithm, &[u8]); 3] = [
+            (Algorithm::Sha1, b"12345678901234567890"),
+            (Algorithm::Sha256, b"12345678901234567890123456789012"),
+            (
+                Algorithm::Sha512,
+                b"1234567890123456789012345678901234567890123456789012345678901234",
+            ),
+        ];
+        let cases: [(u64, [u32; 3]); 6] = [
+            (59, [94287082, 46119246, 90693936]),
+            (1111111109, [7081804, 68084774, 25091201]),
+            (1111111111, [14050471, 67062674, 99943326]),
+            (1234567890, [89005924, 91819424, 93441116]),
+            (2000000000, [69279037, 90698825, 38618901]),
+            (20000000000, [65353130, 77737706, 47863826]),
+        ];
+        for (i, (algorithm, seed)) in seeds.into_iter().enumerate() {
+            let key = OtpKey::with(seed, algorithm, 8).unwrap();
+            assert_eq!(key.modulus(), 100_000_000);
+            for (time, want) in cases {
+                assert_eq!(key.code(time / 30), want[i], "{algorithm:?} time {time}");
+                assert!(key.matches(time / 30, want[i]));
+                // Seven and six digits are the same value with fewer digits.
+                let seven = OtpKey::with(seed, algorithm, 7).unwrap();
+                assert_eq!(seven.code(time / 30), want[i] % 10_000_000);
+                let six = OtpKey::with(seed, algorithm, 6).unwrap();
+                assert_eq!(six.code(time / 30), want[i] % 1_000_000);
+            }
+        }
+    }
+
+    #[test]
+    fn the_forks_vectors_for_the_upstream_test_secret() {
+        // google-authenticator-libpam-hardened's unit test: step 10000 of 2SH3V3GDW7ZNMGYE.
+        let secret = crate::core::base32::decode(b"2SH3V3GDW7ZNMGYE").expect("valid");
+        let code = |algorithm, digits| {
+            OtpKey::with(&secret, algorithm, digits)
+                .unwrap()
+                .code(10000)
+        };
+        assert_eq!(code(Algorithm::Sha256, 6), 596509);
+        assert_eq!(code(Algorithm::Sha512, 6), 346407);
+        assert_eq!(code(Algorithm::Sha1, 8), 26050548);
+        assert_eq!(code(Algorithm::Sha1, 6), 50548);
+        // HOTP counter 5 with eight digits (oathtool -c 5 -d 8).
+        assert_eq!(
+            OtpKey::with(&secret, Algorithm::Sha1, 8).unwrap().code(5),
+            5932068
+        );
+    }
+
+    #[test]
+    fn new_is_sha1_with_six_digits_and_other_digit_counts_are_refused() {
+        let secret = b"12345678901234567890";
+        let a = OtpKey::new(secret).unwrap();
+        let b = OtpKey::with(secret, Algorithm::Sha1, 6).unwrap();
+        assert_eq!(a.modulus(), CODE_MODULUS);
+        for c in 0..50 {
+            assert_eq!(a.code(c), b.code(c));
+        }
+        for digits in [0, 5, 9, 10] {
+            assert!(OtpKey::with(secret, Algorithm::Sha256, digits).is_none());
+        }
+    }
+
+    #[test]
+    fn algorithm_names_are_read_in_any_case_and_nothing_else() {
+        assert_eq!(Algorithm::parse(b"sha1"), Some(Algorithm::Sha1));
+        assert_eq!(Algorithm::parse(b"SHA256"), Some(Algorithm::Sha256));
+        assert_eq!(Algorithm::parse(b"Sha512"), Some(Algorithm::Sha512));
+        for bad in [
+            &b""[..],
+            b"SHA-256",
+            b"sha256 ",
+            b" sha1",
+            b"SHA384",
+            b"md5",
+        ] {
+            assert_eq!(Algorithm::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(Algorithm::default(), Algorithm::Sha1);
     }
 
     #[test]

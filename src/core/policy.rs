@@ -9,6 +9,12 @@
 //! `#[must_use]` decision: a verdict, the explicit list of changes made to the file, and the
 //! lines to log. The flow writes the file when the list of changes is not empty.
 //!
+//! Files may carry the fork's `ALGORITHM` (HMAC-SHA1, -SHA256 or -SHA512, for TOTP) and
+//! `DIGITS` (6 to 8, for TOTP and HOTP) lines. Without them everything is as upstream: SHA-1
+//! and six digits. With `DIGITS 8` a verification code looks like a scratch code; as in the
+//! fork, every candidate is looked up in the scratch codes first, so a scratch code always
+//! wins.
+//!
 //! Where the original module has a bug this policy deliberately differs (listed in
 //! `docs/COMPATIBILITY.md`): the grace period needs `grace_period` and a timestamp that is
 //! not in the future, no `LAST/` key is ever written, the rate-limit timestamps sort
@@ -22,7 +28,7 @@ use super::cnum::{is_c_space, span, strtol, strtoul};
 use super::file::SecretFile;
 use super::input::{self, CodeKind};
 use super::log::{Logs, printable};
-use super::otp::{CODE_MODULUS, OtpKey};
+use super::otp::{Algorithm, CODE_MODULUS, MAX_DIGITS, MIN_DIGITS, OtpKey, modulus};
 
 /// Default TOTP step in seconds.
 pub const DEFAULT_STEP_SIZE: u64 = 30;
@@ -173,8 +179,8 @@ pub fn before_prompt(file: &mut SecretFile, ctx: &Ctx<'_>) -> PreDecision {
     }
 }
 
-/// One pass of the original's four-pass loop: passes 0 and 2 look for a six-digit code,
-/// 1 and 3 for a scratch code; 0 and 1 read PAM_AUTHTOK, 2 and 3 the prompted answer.
+/// One pass of the original's four-pass loop: passes 0 and 2 look for a verification code
+/// (six digits, or the file's `DIGITS`), 1 and 3 for a scratch code; 0 and 1 read PAM_AUTHTOK, 2 and 3 the prompted answer.
 #[derive(Clone, Copy)]
 pub struct Pass<'a> {
     /// 0..=3.
@@ -231,18 +237,30 @@ pub struct PassDecision {
     pub logs: Logs,
 }
 
-/// Runs `passes` in order against `file`. `key` is `None` when the secret could not be
-/// decoded; then the first syntactically valid candidate ends the loop with a failure
-/// (the original's guard), without revealing that the file is unusable.
+/// Runs `passes` in order against `file`. `secret` is the decoded shared secret, `None`
+/// when it could not be decoded; then the first syntactically valid candidate ends the loop
+/// with a failure (the original's guard), without revealing that the file is unusable.
+///
+/// Verification passes take as many digits as the file's `DIGITS` says (six when it is
+/// absent or invalid, as in the fork; an invalid value then fails the code check with its
+/// log line). Every candidate is tried as a scratch code before it is tried as a TOTP/HOTP
+/// code, so with `DIGITS 8` an answer that is one of the file's scratch codes is used up as
+/// a scratch code (in the verification pass already), and any other eight-digit answer is
+/// checked as a TOTP/HOTP code.
 pub fn check_passes(
     file: &mut SecretFile,
-    key: Option<&OtpKey>,
+    secret: Option<&[u8]>,
     passes: &[Pass<'_>],
     state: &mut LoopState,
     ctx: &Ctx<'_>,
 ) -> PassDecision {
     let mut logs = Logs::new(ctx.options.debug);
     let mut changes = Vec::new();
+    let digits = file_digits(file).unwrap_or(MIN_DIGITS) as usize;
+    // The last candidate checked without a match: with eight digits the scratch pass would
+    // check the very same code again, with the same result (a miss changes nothing), so it
+    // is skipped rather than paying for a second skew search.
+    let mut missed: Option<(&[u8], usize, u32)> = None;
     for pass in passes {
         let Some(candidate) = pass.candidate else {
             continue;
@@ -250,7 +268,7 @@ pub fn check_passes(
         let kind = if pass.number & 1 == 1 {
             CodeKind::Scratch
         } else {
-            CodeKind::Verification
+            CodeKind::Verification(digits)
         };
         if input::is_dummy_password(candidate) {
             logs.info(
@@ -264,7 +282,7 @@ pub fn check_passes(
         if prompted && !ctx.options.forward_pass && !split.prefix.is_empty() {
             continue;
         }
-        let Some(key) = key else {
+        let Some(secret) = secret else {
             decoy_totp_check(split.code, ctx);
             return PassDecision {
                 verdict: PassVerdict::Failure,
@@ -272,7 +290,18 @@ pub fn check_passes(
                 logs,
             };
         };
-        let outcome = check_code(file, key, split.code, state, ctx, &mut changes, &mut logs);
+        if missed == Some((candidate, split.prefix.len(), split.code)) {
+            continue;
+        }
+        let outcome = check_code(
+            file,
+            secret,
+            split.code,
+            state,
+            ctx,
+            &mut changes,
+            &mut logs,
+        );
         match outcome {
             Check::Match => {
                 return PassDecision {
@@ -291,7 +320,7 @@ pub fn check_passes(
                     logs,
                 };
             }
-            Check::NoMatch => {}
+            Check::NoMatch => missed = Some((candidate, split.prefix.len(), split.code)),
         }
     }
     PassDecision {
@@ -568,7 +597,7 @@ enum Check {
 
 fn check_code(
     file: &mut SecretFile,
-    key: &OtpKey,
+    secret: &[u8],
     code: u32,
     state: &mut LoopState,
     ctx: &Ctx<'_>,
@@ -586,9 +615,9 @@ fn check_code(
     logs.debug(format!("no scratch code used from \"{}\"", ctx.path));
     let counter = hotp_counter(file);
     if counter > 0 {
-        check_hotp(file, key, code, counter, state, ctx, changes, logs)
+        check_hotp(file, secret, code, counter, state, ctx, changes, logs)
     } else {
-        check_totp(file, key, code, ctx, changes, logs)
+        check_totp(file, secret, code, ctx, changes, logs)
     }
 }
 
@@ -625,32 +654,78 @@ fn decoy_totp_check(code: u32, ctx: &Ctx<'_>) {
     std::hint::black_box(bool::from(hit));
 }
 
-/// Parses STEP_SIZE or WINDOW_SIZE: a number in `range`, followed by nothing or by a space
-/// or tab (anything after that is ignored, as in the original).
-fn small_option(file: &SecretFile, key: &str, default: u64, max: u64) -> Option<u64> {
+/// Parses STEP_SIZE, WINDOW_SIZE or DIGITS: a number in `range`, followed by nothing or by
+/// a space or tab (anything after that is ignored, as in the original).
+fn small_option(
+    file: &SecretFile,
+    key: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Option<u64> {
     let Some(value) = file.get(key) else {
         return Some(default);
     };
     let p = strtoul(value, 10);
     let ok = p.converted()
         && !p.overflow
-        && (1..=max).contains(&p.value)
+        && range.contains(&p.value)
         && matches!(value.get(p.end), None | Some(b' ' | b'\t' | b'\r' | b'\n'));
     ok.then_some(p.value)
 }
 
 fn window_size(file: &SecretFile, ctx: &Ctx<'_>, logs: &mut Logs) -> Option<u64> {
-    let w = small_option(file, "WINDOW_SIZE", DEFAULT_WINDOW_SIZE, 100);
+    let w = small_option(file, "WINDOW_SIZE", DEFAULT_WINDOW_SIZE, 1..=100);
     if w.is_none() {
         logs.err(format!("Invalid WINDOW_SIZE option in \"{}\"", ctx.path));
     }
     w
 }
 
+/// The number of digits of verification codes: the fork's `DIGITS n` (6 to 8), 6 without
+/// the line; `None` when the line is invalid.
+fn file_digits(file: &SecretFile) -> Option<u32> {
+    small_option(
+        file,
+        "DIGITS",
+        u64::from(MIN_DIGITS),
+        u64::from(MIN_DIGITS)..=u64::from(MAX_DIGITS),
+    )
+    .map(|d| d as u32)
+}
+
+/// The largest code (plus one) worth checking for `digits`: with an invalid `DIGITS` line
+/// every code of up to eight digits goes on to the check that reports the line, as in the
+/// fork.
+fn code_bound(digits: Option<u32>) -> u32 {
+    modulus(digits.unwrap_or(MAX_DIGITS))
+}
+
+fn digits_or_log(digits: Option<u32>, ctx: &Ctx<'_>, logs: &mut Logs) -> Option<u32> {
+    if digits.is_none() {
+        logs.err(format!("Invalid DIGITS option in \"{}\"", ctx.path));
+    }
+    digits
+}
+
+/// The HMAC of TOTP codes: the fork's `ALGORITHM` (SHA1, SHA256 or SHA512 in any case),
+/// SHA-1 without the line; `None` (logged) when the line names anything else.
+fn totp_algorithm(file: &SecretFile, ctx: &Ctx<'_>, logs: &mut Logs) -> Option<Algorithm> {
+    let Some(value) = file.get("ALGORITHM") else {
+        return Some(Algorithm::Sha1);
+    };
+    let algorithm = Algorithm::parse(value);
+    if algorithm.is_none() {
+        logs.err(format!("Invalid ALGORITHM option in \"{}\"", ctx.path));
+    }
+    algorithm
+}
+
+/// HOTP codes always use HMAC-SHA1, as in the fork (its `ALGORITHM` is for TOTP only); their
+/// length follows `DIGITS`.
 #[allow(clippy::too_many_arguments)]
 fn check_hotp(
     file: &mut SecretFile,
-    key: &OtpKey,
+    secret: &[u8],
     code: u32,
     counter: i64,
     state: &mut LoopState,
@@ -658,10 +733,17 @@ fn check_hotp(
     changes: &mut Vec<Change>,
     logs: &mut Logs,
 ) -> Check {
-    if code >= CODE_MODULUS {
+    let digits = file_digits(file);
+    if code >= code_bound(digits) {
         return Check::NoMatch;
     }
+    let Some(digits) = digits_or_log(digits, ctx, logs) else {
+        return Check::Error;
+    };
     let Some(window) = window_size(file, ctx, logs) else {
+        return Check::Error;
+    };
+    let Some(key) = OtpKey::with(secret, Algorithm::Sha1, digits) else {
         return Check::Error;
     };
     let mut matched = None;
@@ -693,16 +775,20 @@ fn check_hotp(
 
 fn check_totp(
     file: &mut SecretFile,
-    key: &OtpKey,
+    secret: &[u8],
     code: u32,
     ctx: &Ctx<'_>,
     changes: &mut Vec<Change>,
     logs: &mut Logs,
 ) -> Check {
-    if !file.is_totp() || code >= CODE_MODULUS {
+    if !file.is_totp() {
         return Check::NoMatch;
     }
-    let Some(step) = small_option(file, "STEP_SIZE", DEFAULT_STEP_SIZE, 60) else {
+    let digits = file_digits(file);
+    if code >= code_bound(digits) {
+        return Check::NoMatch;
+    }
+    let Some(step) = small_option(file, "STEP_SIZE", DEFAULT_STEP_SIZE, 1..=60) else {
         logs.err(format!("Invalid STEP_SIZE option in \"{}\"", ctx.path));
         return Check::Error;
     };
@@ -714,9 +800,20 @@ fn check_totp(
         .get("TIME_SKEW")
         .map(|v| strtol(v, 10).value)
         .unwrap_or(0);
+    // The fork's order of checks: DIGITS, then ALGORITHM, then WINDOW_SIZE.
+    let Some(digits) = digits_or_log(digits, ctx, logs) else {
+        return Check::Error;
+    };
+    let Some(algorithm) = totp_algorithm(file, ctx, logs) else {
+        return Check::Error;
+    };
     let Some(window) = window_size(file, ctx, logs) else {
         return Check::Error;
     };
+    let Some(key) = OtpKey::with(secret, algorithm, digits) else {
+        return Check::Error;
+    };
+    let key = &key;
     // Offsets -floor((w-1)/2) ..= floor(w/2): one step further into the future for even w.
     let window = window as i64;
     let base = tm.wrapping_add(skew);
@@ -937,7 +1034,11 @@ mod tests {
     const SECRET: &[u8] = b"2SH3V3GDW7ZNMGYE";
 
     fn key() -> OtpKey {
-        OtpKey::new(&crate::core::base32::decode(SECRET).unwrap()).unwrap()
+        OtpKey::new(&secret()).unwrap()
+    }
+
+    fn secret() -> Vec<u8> {
+        crate::core::base32::decode(SECRET).unwrap().to_vec()
     }
 
     fn ctx<'a>(now: i64, options: &'a Options) -> Ctx<'a> {
@@ -960,7 +1061,7 @@ mod tests {
 
     /// Runs the prompted passes (2 and 3) with `answer`.
     fn prompted(f: &mut SecretFile, answer: &str, now: i64, o: &Options) -> PassDecision {
-        let k = key();
+        let k = secret();
         let passes = [
             Pass {
                 number: 2,
@@ -973,7 +1074,7 @@ mod tests {
         ];
         check_passes(
             f,
-            Some(&k),
+            Some(&k[..]),
             &passes,
             &mut LoopState::default(),
             &ctx(now, o),
@@ -1297,13 +1398,13 @@ mod tests {
         let o = Options::default();
         let mut f = file("2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER 3\n");
         let mut state = LoopState::default();
-        let k = key();
+        let k = secret();
         let five = code(5);
         let passes = [Pass {
             number: 2,
             candidate: Some(five.as_bytes()),
         }];
-        let d = check_passes(&mut f, Some(&k), &passes, &mut state, &ctx(300_000, &o));
+        let d = check_passes(&mut f, Some(&k[..]), &passes, &mut state, &ctx(300_000, &o));
         assert!(matches!(d.verdict, PassVerdict::Success(_)));
         assert_eq!(d.changes, vec![Change::HotpCounter(6)]);
         assert_eq!(f.get("HOTP_COUNTER"), Some(&b"6"[..]));
@@ -1313,7 +1414,7 @@ mod tests {
             number: 2,
             candidate: Some(two.as_bytes()),
         }];
-        let d = check_passes(&mut f, Some(&k), &passes, &mut state, &ctx(300_000, &o));
+        let d = check_passes(&mut f, Some(&k[..]), &passes, &mut state, &ctx(300_000, &o));
         assert_eq!(d.verdict, PassVerdict::Undecided);
         assert!(state.hotp_missed);
         let fin = finish(&mut f, false, &state, &ctx(300_000, &o));
@@ -1476,5 +1577,175 @@ mod tests {
         let mut junk = file("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" STEP_SIZE 30 junk\n");
         let d = prompted(&mut junk, &code(10000), 300_000, &o);
         assert!(matches!(d.verdict, PassVerdict::Success(_)));
+    }
+
+    fn code_with(algorithm: Algorithm, digits: u32, counter: u64) -> String {
+        let key = OtpKey::with(&secret(), algorithm, digits).unwrap();
+        format!("{:0width$}", key.code(counter), width = digits as usize)
+    }
+
+    fn totp_file(lines: &str) -> SecretFile {
+        file(&format!(
+            "{}\n\" TOTP_AUTH\n{lines}",
+            std::str::from_utf8(SECRET).unwrap()
+        ))
+    }
+
+    #[test]
+    fn algorithm_and_digits_lines_choose_the_totp_code() {
+        let o = Options::default();
+        // The fork's unit-test codes for step 10000.
+        for (lines, good, other) in [
+            ("\" ALGORITHM SHA256\n", "596509", "050548"),
+            ("\" ALGORITHM sha512\n", "346407", "596509"),
+            ("\" DIGITS 8\n", "26050548", "050548"),
+            ("\" DIGITS 7\n\" ALGORITHM Sha256\n", "1596509", "596509"),
+            ("\" ALGORITHM SHA1\n\" DIGITS 6\n", "050548", "26050548"),
+        ] {
+            let mut f = totp_file(lines);
+            let d = prompted(&mut f, good, 300_000, &o);
+            assert!(matches!(d.verdict, PassVerdict::Success(_)), "{lines:?}");
+            let mut f = totp_file(lines);
+            let d = prompted(&mut f, other, 300_000, &o);
+            assert!(
+                !matches!(d.verdict, PassVerdict::Success(_)),
+                "{lines:?} {other}"
+            );
+        }
+        // Skew learning, the window and DISALLOW_REUSE work the same with SHA-2 codes.
+        let lines = "\" ALGORITHM SHA512\n\" DIGITS 8\n\" DISALLOW_REUSE\n";
+        let mut f = totp_file(lines);
+        for i in 0..3u64 {
+            let c = code_with(Algorithm::Sha512, 8, 11000 + i);
+            let _ = prompted(&mut f, &c, (12000 + i as i64) * 30, &o);
+        }
+        assert_eq!(f.get("TIME_SKEW"), Some(&b"-1000"[..]));
+        let next = code_with(Algorithm::Sha512, 8, 11004);
+        let d = prompted(&mut f, &next, 12003 * 30, &o);
+        assert!(matches!(d.verdict, PassVerdict::Success(_)));
+        assert_eq!(d.changes, vec![Change::ReuseRecorded(11004)]);
+        let d = prompted(&mut f, &next, 12003 * 30, &o);
+        assert_eq!(d.verdict, PassVerdict::Failure);
+    }
+
+    #[test]
+    fn with_eight_digits_a_scratch_code_is_told_apart_by_the_file_and_wins() {
+        let o = Options::default();
+        // A scratch code that happens to be the current eight-digit TOTP code, and another.
+        let mut f = totp_file("\" DIGITS 8\n\" DISALLOW_REUSE\n26050548\n87654321\n");
+        let d = prompted(&mut f, "87654321", 300_000, &o);
+        // Found in the verification pass (2), as the fork finds it.
+        assert_eq!(
+            d.verdict,
+            PassVerdict::Success(Accepted {
+                pass: 2,
+                prefix_len: 0
+            })
+        );
+        assert_eq!(d.changes, vec![Change::ScratchUsed]);
+        let d = prompted(&mut f, "26050548", 300_000, &o);
+        assert_eq!(d.changes, vec![Change::ScratchUsed]);
+        assert!(f.scratch_codes().is_empty());
+        // Now it is no scratch code any more, so it is checked as the TOTP code it is.
+        let d = prompted(&mut f, "26050548", 300_000, &o);
+        assert!(matches!(d.verdict, PassVerdict::Success(_)));
+        assert_eq!(d.changes, vec![Change::ReuseRecorded(10000)]);
+        // A used scratch code is a wrong code: one check, the scratch pass adds nothing.
+        let debug = Options {
+            debug: true,
+            ..Options::default()
+        };
+        let d = prompted(&mut f, "87654321", 300_000, &debug);
+        assert_eq!(d.verdict, PassVerdict::Undecided);
+        let scans = texts(&d.logs)
+            .iter()
+            .filter(|l| l.contains("no scratch code used"))
+            .count();
+        assert_eq!(scans, 1, "{:?}", texts(&d.logs));
+        // With six digits (the default) an eight-digit answer is only ever a scratch code.
+        let mut six = totp_file("12345678\n");
+        let d = prompted(&mut six, "12345678", 300_000, &o);
+        assert_eq!(
+            d.verdict,
+            PassVerdict::Success(Accepted {
+                pass: 3,
+                prefix_len: 0
+            })
+        );
+    }
+
+    #[test]
+    fn forward_pass_splits_off_the_files_number_of_digits() {
+        let fwd = Options {
+            forward_pass: true,
+            ..Options::default()
+        };
+        let mut f = totp_file("\" DIGITS 7\n\" ALGORITHM SHA256\n");
+        let d = prompted(&mut f, "pw1596509", 300_000, &fwd);
+        assert_eq!(
+            d.verdict,
+            PassVerdict::Success(Accepted {
+                pass: 2,
+                prefix_len: 2
+            })
+        );
+        // With eight digits, "pw" + a scratch code is used as the scratch code.
+        let mut f = totp_file("\" DIGITS 8\n12345678\n");
+        let d = prompted(&mut f, "pw12345678", 300_000, &fwd);
+        assert_eq!(
+            d.verdict,
+            PassVerdict::Success(Accepted {
+                pass: 2,
+                prefix_len: 2
+            })
+        );
+        assert_eq!(d.changes, vec![Change::ScratchUsed]);
+    }
+
+    #[test]
+    fn invalid_algorithm_and_digits_lines_fail_with_their_log_lines() {
+        let o = Options::default();
+        for (line, message) in [
+            ("DIGITS 5", "Invalid DIGITS option in \"/f\""),
+            ("DIGITS 9", "Invalid DIGITS option in \"/f\""),
+            ("DIGITS 8x", "Invalid DIGITS option in \"/f\""),
+            ("DIGITS", "Invalid DIGITS option in \"/f\""),
+            ("ALGORITHM SHA384", "Invalid ALGORITHM option in \"/f\""),
+            ("ALGORITHM SHA-256", "Invalid ALGORITHM option in \"/f\""),
+            ("ALGORITHM sha256 ", "Invalid ALGORITHM option in \"/f\""),
+            ("ALGORITHM", "Invalid ALGORITHM option in \"/f\""),
+        ] {
+            let mut f = totp_file(&format!("\" {line}\n12345678\n"));
+            let d = prompted(&mut f, "050548", 300_000, &o);
+            assert_eq!(d.verdict, PassVerdict::Failure, "{line}");
+            assert_eq!(texts(&d.logs), vec![message.to_string()], "{line}");
+            // Scratch codes are looked at first and still work.
+            let d = prompted(&mut f, "12345678", 300_000, &o);
+            assert!(matches!(d.verdict, PassVerdict::Success(_)), "{line}");
+        }
+        // DIGITS 8 with a trailing blank and comment is read as the fork reads it.
+        let mut f = totp_file("\" DIGITS 8 x\n");
+        assert!(matches!(
+            prompted(&mut f, "26050548", 300_000, &o).verdict,
+            PassVerdict::Success(_)
+        ));
+    }
+
+    #[test]
+    fn hotp_uses_sha1_and_the_files_digits() {
+        let o = Options::default();
+        // oathtool -c 5 -d 8: 05932068. ALGORITHM is for TOTP only, as in the fork.
+        let mut f = file("2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER 3\n\" DIGITS 8\n\" ALGORITHM SHA512\n");
+        let d = prompted(&mut f, "05932068", 300_000, &o);
+        assert!(matches!(d.verdict, PassVerdict::Success(_)));
+        assert_eq!(d.changes, vec![Change::HotpCounter(6)]);
+        let seven = code_with(Algorithm::Sha1, 7, 6);
+        let mut f = file("2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER 6\n\" DIGITS 7\n");
+        let d = prompted(&mut f, &seven, 300_000, &o);
+        assert!(matches!(d.verdict, PassVerdict::Success(_)));
+        let mut bad = file("2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER 3\n\" DIGITS 10\n");
+        let d = prompted(&mut bad, &code(5), 300_000, &o);
+        assert_eq!(d.verdict, PassVerdict::Failure);
+        assert_eq!(texts(&d.logs), vec!["Invalid DIGITS option in \"/f\""]);
     }
 }

@@ -20,7 +20,6 @@ use zeroize::Zeroizing;
 use crate::core::args::{FixedUser, Options, PassMode};
 use crate::core::file::SecretFile;
 use crate::core::log::{Level, LogLine, printable};
-use crate::core::otp::OtpKey;
 use crate::core::path::{self, Vars};
 use crate::core::policy::{self, Accepted, Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict};
 use crate::os::dir::SecretDir;
@@ -444,15 +443,21 @@ impl<P: Pam, S: System> Run<'_, P, S> {
         // Without a usable file the passes still run, against nothing, so the attempt looks
         // the same from outside (prompts, result) whatever is wrong with the file.
         let mut nothing = SecretFile::from_bytes(Vec::new());
-        let (file, key) = match held.as_mut() {
+        let (file, secret) = match held.as_mut() {
             Some(h) => {
-                let key = h.file.decode_secret().and_then(|s| OtpKey::new(&s));
-                (&mut h.file, key)
+                let secret = h.file.decode_secret();
+                (&mut h.file, secret)
             }
             None => (&mut nothing, None),
         };
         let mut state = self.state;
-        let decision = policy::check_passes(file, key.as_ref(), passes, &mut state, &self.ctx());
+        let decision = policy::check_passes(
+            file,
+            secret.as_deref().map(|s| &s[..]),
+            passes,
+            &mut state,
+            &self.ctx(),
+        );
         self.state = state;
         let mut changes = decision.changes;
         let mut logs: Vec<LogLine> = decision.logs.lines().to_vec();
