@@ -752,3 +752,104 @@ fn grace_period_without_rhost_logs_that_the_timestamp_cannot_be_stored() {
     );
     o.check(std::fs::read(&f).unwrap() == before, "same bytes");
 }
+
+/// fail2ban: every refusal (wrong code, rate-limited attempt, unusable secret file) on
+/// sshd, JupyterHub and RStudio services, captured from real runs through libpam, is matched
+/// by the shipped filter (`contrib/fail2ban`) with the client address, and nothing else is.
+/// fail2ban-regex comes from Debian's package, unpacked, never installed.
+#[test]
+fn the_shipped_fail2ban_filter_catches_every_refusal_with_the_client_address() {
+    let f2b = support::unpacked_debian_package("fail2ban", "fail2ban");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("fail2ban");
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(f2b.join("etc/fail2ban"))
+        .arg(&config)
+        .status()
+        .expect("harness error: cp");
+    assert!(
+        copied.success(),
+        "harness error: copying fail2ban's configuration"
+    );
+    let filter = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("contrib/fail2ban/filter.d/pam-google-authenticator.conf");
+    std::fs::copy(
+        &filter,
+        config.join("filter.d/pam-google-authenticator.conf"),
+    )
+    .unwrap();
+
+    // Installed under its usual name, as libpam's log prefix names the module by file name.
+    let module = dir.path().join("pam_google_authenticator.so");
+    std::fs::copy(our_module(), &module).unwrap();
+    let good = totp_file(dir.path(), "good", "");
+    let limited = totp_file(dir.path(), "limited", &format!("\" RATE_LIMIT 1 30 {T}\n"));
+    let invalid = write_secret(dir.path(), "invalid", b"not base32!\n\" TOTP_AUTH\n", 0o600);
+    let cases = [
+        ("sshd", &good, "000000", "192.0.2.1"),
+        (
+            "jupyterhub",
+            &limited,
+            code_now().leak() as &str,
+            "192.0.2.2",
+        ),
+        (
+            "rstudio",
+            &invalid,
+            code_now().leak() as &str,
+            "2001:db8::3",
+        ),
+        // A success logs no failure line.
+        ("rstudio", &good, code_now().leak() as &str, "192.0.2.99"),
+    ];
+    let mut log = String::new();
+    let mut expected_hosts = Vec::new();
+    for (service, file, answer, host) in cases {
+        let s = secret_arg(file);
+        let o = PamRun::new(Stack::new().probe(&module, &[&s]))
+            .service(service)
+            .rhost(host)
+            .clock(T)
+            .answer(answer)
+            .run();
+        if o.module_result() != code::SUCCESS {
+            expected_hosts.push(host);
+        }
+        for line in o.syslog_messages() {
+            log.push_str(&format!(
+                "Dec  2 07:00:00 testhost {service}[4242]: {line}\n"
+            ));
+        }
+    }
+    assert_eq!(expected_hosts.len(), 3, "three refusals:\n{log}");
+    let log_file = dir.path().join("auth.log");
+    std::fs::write(&log_file, &log).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(f2b.join("usr/bin/fail2ban-regex"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--print-all-matched")
+        .arg(&log_file)
+        .arg("pam-google-authenticator")
+        .env("PYTHONPATH", f2b.join("usr/lib/python3/dist-packages"))
+        .output()
+        .expect("harness error: python3 fail2ban-regex");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "harness error: fail2ban-regex failed:\n{text}"
+    );
+    assert!(
+        text.contains(&format!(", {} matched,", expected_hosts.len())),
+        "one match per refusal:\n{text}\nlog:\n{log}"
+    );
+    for host in expected_hosts {
+        assert!(
+            text.lines()
+                .any(|l| l.contains("authentication failure;")
+                    && l.contains(&format!("rhost={host} "))),
+            "{host} is matched:\n{text}"
+        );
+    }
+}

@@ -165,25 +165,39 @@ fn fetch_reference_module() -> PathBuf {
         );
         return p;
     }
-    let cache = target_dir().join("reference");
-    let root = cache.join("root");
-    if let Some(found) = find_file(&root, "pam_google_authenticator.so") {
+    let root = unpacked_debian_package("libpam-google-authenticator", "reference");
+    let found = root.join(REFERENCE_REL.trim_start_matches("root/"));
+    if found.exists() {
         return found;
     }
-    let how = "Debian's libpam-google-authenticator is the reference implementation and is \
-               needed by these tests. Get it with `apt-get update` (network access to Debian's \
-               archive is needed); the tests then run `apt-get download \
-               libpam-google-authenticator` and `dpkg -x` into target/reference/ (nothing is \
-               installed). Or set GA_REFERENCE_MODULE=/path/to/pam_google_authenticator.so";
-    std::fs::create_dir_all(&cache).expect("create target/reference");
+    find_file(&root, "pam_google_authenticator.so")
+        .unwrap_or_else(|| panic!("{} has no pam_google_authenticator.so", root.display()))
+}
+
+/// Debian's package `name`, downloaded once with `apt-get download` and unpacked with
+/// `dpkg -x` into `target/<cache>/root` (never installed, so no service starts); gives that
+/// directory.
+pub fn unpacked_debian_package(name: &str, cache: &str) -> PathBuf {
+    let cache = target_dir().join(cache);
+    let root = cache.join("root");
+    if root.join("VERSION").exists() {
+        return root;
+    }
+    let how = format!(
+        "Debian's package {name} is needed by these tests. Get it with `apt-get update` \
+         (network access to Debian's archive is needed); the tests then run `apt-get download \
+         {name}` and `dpkg -x` into {} (nothing is installed)",
+        cache.display()
+    );
+    std::fs::create_dir_all(&cache).expect("create the package cache");
     let work = cache.join(format!("download.{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).expect("create download dir");
     let out = Command::new("apt-get")
-        .args(["download", "libpam-google-authenticator"])
+        .args(["download", name])
         .current_dir(&work)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run apt-get ({e}). {how}"));
+        .unwrap_or_else(|e| panic!("harness error: cannot run apt-get ({e}). {how}"));
     let deb = std::fs::read_dir(&work)
         .ok()
         .into_iter()
@@ -193,7 +207,7 @@ fn fetch_reference_module() -> PathBuf {
         .find(|p| p.extension().is_some_and(|x| x == "deb"));
     let Some(deb) = deb else {
         panic!(
-            "apt-get download libpam-google-authenticator failed: {}{}\n{how}",
+            "harness error: apt-get download {name} failed: {}{}\n{how}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
@@ -204,31 +218,30 @@ fn fetch_reference_module() -> PathBuf {
         .arg(&deb)
         .arg(&unpacked)
         .status()
-        .unwrap_or_else(|e| panic!("cannot run dpkg ({e}). {how}"));
-    assert!(status.success(), "dpkg -x {} failed. {how}", deb.display());
-    if let Ok(v) = Command::new("dpkg-deb")
+        .unwrap_or_else(|e| panic!("harness error: cannot run dpkg ({e}). {how}"));
+    assert!(
+        status.success(),
+        "harness error: dpkg -x {} failed. {how}",
+        deb.display()
+    );
+    let version = Command::new("dpkg-deb")
         .args(["-f"])
         .arg(&deb)
         .arg("Version")
         .output()
-    {
-        let _ = std::fs::write(unpacked.join("VERSION"), v.stdout);
-    }
+        .map(|v| v.stdout)
+        .unwrap_or_default();
+    let _ = std::fs::write(unpacked.join("VERSION"), version);
     // Another test process may have won the race; either copy is fine.
     if std::fs::rename(&unpacked, &root).is_err() && !root.exists() {
-        panic!("cannot move {} to {}", unpacked.display(), root.display());
+        panic!(
+            "harness error: cannot move {} to {}",
+            unpacked.display(),
+            root.display()
+        );
     }
     let _ = std::fs::remove_dir_all(&work);
-    let found = root.join(REFERENCE_REL.trim_start_matches("root/"));
-    if found.exists() {
-        return found;
-    }
-    find_file(&root, "pam_google_authenticator.so").unwrap_or_else(|| {
-        panic!(
-            "{} has no pam_google_authenticator.so. {how}",
-            deb.display()
-        )
-    })
+    root
 }
 
 /// `libfaketime.so.1`: `GA_LIBFAKETIME`, else `dpkg -L libfaketime`, else the usual paths.
