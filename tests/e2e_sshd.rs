@@ -72,6 +72,7 @@ fn publickey_otp_right_code_logs_in_wrong_code_is_refused() {
     if o.prompt_texts() != [CODE_PROMPT] {
         server.fail("the wrong code should be typed at the code prompt", &o);
     }
+    stock_sshd_filter_catches(&server, &user.name);
 
     // Without the key, the code alone is not enough (AuthenticationMethods needs both).
     let o = server.ssh(
@@ -347,4 +348,42 @@ fn nullok_rollout_key_alone_until_enrolled_fail_closed_on_bad_files() {
 
     let o = server.ssh(&foreign.name, kbd, true, &code_answers(Answer::totp()));
     server.assert_refused(&o, "secret file owned by another user");
+}
+
+/// Debian's stock fail2ban `sshd` filter still catches sshd's own line for a login that the
+/// module refused (sshd's log is written with `-E`, without the syslog prefix, which is
+/// added here as rsyslog would). fail2ban-regex comes from Debian's package, unpacked under
+/// target/, never installed.
+fn stock_sshd_filter_catches(server: &Sshd, user: &str) {
+    let failed: Vec<String> = server
+        .log_text()
+        .lines()
+        .filter(|l| l.starts_with("Failed ") && l.contains(&format!(" for {user} ")))
+        .map(|l| format!("Dec  2 07:00:00 testhost sshd[4242]: {}", l.trim_end()))
+        .collect();
+    if failed.is_empty() {
+        panic!(
+            "sshd logged no failure for {user}:\n{}",
+            server.log_tail(40)
+        );
+    }
+    let f2b = support::unpacked_debian_package("fail2ban", "fail2ban");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    std::fs::write(&log, failed.join("\n") + "\n").unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(f2b.join("usr/bin/fail2ban-regex"))
+        .arg("--config")
+        .arg(f2b.join("etc/fail2ban"))
+        .arg(&log)
+        .arg("sshd")
+        .env("PYTHONPATH", f2b.join("usr/lib/python3/dist-packages"))
+        .output()
+        .expect("harness error: python3 fail2ban-regex");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains(&format!(", {} matched, 0 missed", failed.len())),
+        "the stock sshd filter should match every failure line:\n{}\n{text}",
+        failed.join("\n")
+    );
 }
