@@ -7,6 +7,7 @@
 #   make campaigns long runs of every reliability campaign (docs/RELIABILITY.md; as root)
 #   make install   install the module next to pam_unix.so, the command and the man pages
 #   make deb       build a Debian package (target/debian/*.deb) and check its contents
+#   make rpm       build the RHEL/Fedora package (target/rpm/) and check it
 
 CARGO      ?= cargo
 DESTDIR    ?=
@@ -21,12 +22,13 @@ COMMAND    := target/release/google-authenticator
 # openssh-server: its service is not started by the tests (they run a private sshd).
 # python3-venv and nodejs (with npm): JupyterHub and its proxy for the end-to-end tests.
 # strace: fault injection at single system calls (kills and I/O errors in the state tests);
-# valgrind: instruction counts (callgrind) and the memory checks of tests/host_hygiene.rs.
+# valgrind: instruction counts (callgrind) and the memory checks of tests/host_hygiene.rs;
+# rpm, rpmlint: make rpm (the RHEL/Fedora package) and its checks.
 APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool \
                 openssh-server openssh-client python3 python3-pexpect python3-venv nodejs \
-                strace valgrind
+                strace valgrind rpm rpmlint
 
-.PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke differential-long campaign-hygiene campaigns install uninstall deb clean
+.PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke differential-long campaign-hygiene campaigns install rpm uninstall deb clean
 
 all: build
 
@@ -173,6 +175,13 @@ deb:
 	@command -v cargo-deb >/dev/null || $(CARGO) install --locked cargo-deb
 	$(CARGO) deb
 	sh scripts/check-deb.sh "$$(ls -t target/debian/*.deb | head -n 1)"
+
+## Builds the RHEL/Fedora/Rocky package from what `make build` built (rpmbuild, no build
+## inside) and checks it: file list, Requires (from the ELF files), Provides/Obsoletes/
+## Conflicts of EPEL's google-authenticator, no scriptlets, rpmlint.
+rpm: build
+	sh scripts/build-rpm.sh
+	sh scripts/check-rpm.sh "$$(ls -t target/rpm/RPMS/x86_64/*.rpm | head -n 1)"
 
 clean:
 	$(CARGO) clean

@@ -203,3 +203,18 @@ fn the_debian_package() {
     // control fields (dpkg -I).
     assert!(status.success());
 }
+
+#[test]
+#[ignore = "root tier: builds the release RPM with make rpm (rpmbuild)"]
+fn the_rpm_package() {
+    // `make rpm` builds the release binaries, packages them with rpmbuild and ends with
+    // scripts/check-rpm.sh: RHEL's layout (rpm -qpl), Requires found from the ELF files,
+    // Provides/Obsoletes/Conflicts of EPEL's google-authenticator, no scriptlets, rpmlint.
+    let status = Command::new("make")
+        .arg("-C")
+        .arg(env!("CARGO_MANIFEST_DIR"))
+        .arg("rpm")
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
