@@ -58,10 +58,11 @@ impl Logs {
         self.push(Level::Info, text.into());
     }
 
-    /// Adds `debug: <text>` at LOG_INFO when debugging is on.
-    pub fn debug(&mut self, text: impl AsRef<str>) {
+    /// Adds `debug: <text>` at LOG_INFO when debugging is on; `text` is only called (and the
+    /// line only formatted) then.
+    pub fn debug(&mut self, text: impl FnOnce() -> String) {
         if self.debug {
-            self.push(Level::Info, format!("debug: {}", text.as_ref()));
+            self.push(Level::Info, format!("debug: {}", text()));
         }
     }
 

@@ -140,7 +140,7 @@ pub fn before_prompt(file: &mut SecretFile, ctx: &Ctx<'_>) -> PreDecision {
     if verdict == PreVerdict::Continue {
         secret_ok = file.decode_secret().is_some();
         if secret_ok {
-            logs.debug(format!("shared secret in \"{}\" processed", ctx.path));
+            logs.debug(|| format!("shared secret in \"{}\" processed", ctx.path));
         } else {
             logs.err(format!(
                 "Could not find a valid BASE32 encoded secret in \"{}\"",
@@ -148,10 +148,12 @@ pub fn before_prompt(file: &mut SecretFile, ctx: &Ctx<'_>) -> PreDecision {
             ));
         }
     }
-    logs.debug(format!(
-        "google_authenticator for host \"{}\"",
-        ctx.rhost.map(printable).unwrap_or_else(|| "(null)".into())
-    ));
+    logs.debug(|| {
+        format!(
+            "google_authenticator for host \"{}\"",
+            ctx.rhost.map(printable).unwrap_or_else(|| "(null)".into())
+        )
+    });
     if ctx.options.grace_period > 0
         && let Some(rhost) = ctx.rhost
         && !storable_host(rhost)
@@ -605,14 +607,11 @@ fn check_code(
     logs: &mut Logs,
 ) -> Check {
     if file.use_scratch_code(code) {
-        logs.debug(format!(
-            "scratch code used and removed from \"{}\"",
-            ctx.path
-        ));
+        logs.debug(|| format!("scratch code used and removed from \"{}\"", ctx.path));
         changes.push(Change::ScratchUsed);
         return Check::Match;
     }
-    logs.debug(format!("no scratch code used from \"{}\"", ctx.path));
+    logs.debug(|| format!("no scratch code used from \"{}\"", ctx.path));
     let counter = hotp_counter(file);
     if counter > 0 {
         check_hotp(file, secret, code, counter, state, ctx, changes, logs)
@@ -923,7 +922,7 @@ fn skew_resync(
     let Some(skew) = found else {
         return Check::NoMatch;
     };
-    logs.debug("time skew adjusted");
+    logs.debug(|| "time skew adjusted".into());
 
     // The original keeps steps and skews in C ints.
     let (tm, skew) = (c_int(tm), c_int(skew));

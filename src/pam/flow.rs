@@ -215,10 +215,7 @@ impl<P: Pam, S: System> Run<'_, P, S> {
                 self.err("pam_get_user() failed to get a user name when checking verification code")
             }
         }
-        self.debug(format!(
-            "start of google_authenticator for \"{}\"",
-            self.user_text
-        ));
+        self.debug(|r| format!("start of google_authenticator for \"{}\"", r.user_text));
 
         let target_uid = self.resolve_path(fixed_uid);
         let Some((uid, gid)) = self.identity(target_uid) else {
@@ -548,11 +545,13 @@ impl<P: Pam, S: System> Run<'_, P, S> {
                 }
             };
             if first {
-                self.debug(format!(
-                    "Secret file permissions are {:04o}. Allowed permissions are {:04o}",
-                    opened.mode() & 0o3777,
-                    self.options.allowed_perm & 0o7777
-                ));
+                let mode = opened.mode() & 0o3777;
+                self.debug(|r| {
+                    format!(
+                        "Secret file permissions are {mode:04o}. Allowed permissions are {:04o}",
+                        r.options.allowed_perm & 0o7777
+                    )
+                });
             }
             if self.dir.is_none() {
                 let (dir, name) = opened.location();
@@ -610,7 +609,7 @@ impl<P: Pam, S: System> Run<'_, P, S> {
                 }
             };
             if first {
-                self.debug(format!("\"{}\" read", self.path_text));
+                self.debug(|r| format!("\"{}\" read", r.path_text));
             }
             let file = SecretFile::from_bytes(bytes.to_vec());
             return Ok(Some(Held { locked, file }));
@@ -682,7 +681,7 @@ impl<P: Pam, S: System> Run<'_, P, S> {
                         ),
                     );
                 }
-                self.debug(format!("\"{}\" written", self.path_text));
+                self.debug(|r| format!("\"{}\" written", r.path_text));
                 Ok(())
             }
             Err(e) => {
@@ -789,10 +788,11 @@ impl<P: Pam, S: System> Run<'_, P, S> {
         self.pam.log(Level::Err, text.as_ref());
     }
 
-    fn debug(&mut self, text: impl AsRef<str>) {
+    /// Logs `debug: <text>` when `debug` is on; the text is only formatted then.
+    fn debug(&mut self, text: impl FnOnce(&Self) -> String) {
         if self.options.debug {
-            self.pam
-                .log(Level::Info, &format!("debug: {}", text.as_ref()));
+            let line = format!("debug: {}", text(self));
+            self.pam.log(Level::Info, &line);
         }
     }
 }
