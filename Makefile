@@ -9,6 +9,11 @@
 #   make deb       build a Debian package (target/debian/*.deb) and check its contents
 #   make rpm       build the RHEL/Fedora package (target/rpm/) and check it
 
+# Every recipe line runs in bash with pipefail, so `cargo test ... | tee log` fails when the
+# tests fail: pass/fail comes from the exit codes, never from grepping the logs.
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
 CARGO      ?= cargo
 DESTDIR    ?=
 PREFIX     ?= /usr
@@ -33,12 +38,12 @@ APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime o
 all: build
 
 build:
-	$(CARGO) build --release --lib --bins
+	$(CARGO) build --locked --release --lib --bins
 
 ## Installs missing Debian packages when run as root, or prints the apt-get line.
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	  [ "$$(dpkg-query -W -f='$${Status}' $$p 2>/dev/null)" = "install ok installed" ] || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -89,18 +94,17 @@ test: deps check unit root-tier fuzz-smoke
 
 check:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --lib
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps --lib
 
 unit:
 	@mkdir -p $(LOGS) && rm -f $(LOGS)/*.log
-	$(CARGO) build --lib --examples
-	$(CARGO) test --all-targets 2>&1 | tee $(LOGS)/unit.log; exit $$(grep -q '^error\|FAILED\|test result: FAILED' $(LOGS)/unit.log && echo 1 || echo 0)
+	$(CARGO) build --locked --lib --examples
+	$(CARGO) test --locked --all-targets --no-fail-fast 2>&1 | tee $(LOGS)/unit.log
 
 root-tier:
 	@if [ "$$(id -u)" = 0 ]; then \
-	  $(CARGO) test --all-targets -- --ignored 2>&1 | tee $(LOGS)/root-tier.log; \
-	  ! grep -q '^error\|FAILED\|test result: FAILED' $(LOGS)/root-tier.log || exit 1; \
+	  $(CARGO) test --locked --all-targets --no-fail-fast -- --ignored 2>&1 | tee $(LOGS)/root-tier.log; \
 	else \
 	  echo "NOTE: the root tier (privilege switching, /etc/pam.d services) needs root; run 'sudo make root-tier'."; \
 	fi
