@@ -1,6 +1,7 @@
 //! The setup command's option parser on arbitrary argument vectors (NUL separates the
-//! arguments, any other byte may appear in one): it never panics, it is deterministic, and
-//! the options it accepts are within the ranges upstream enforces.
+//! arguments, any other byte may appear in one): it never panics, and the options it
+//! accepts are within the ranges upstream enforces. (Building clap's parser dominates the
+//! cost of an execution, so each input is parsed once.)
 #![no_main]
 
 use std::ffi::OsString;
@@ -19,9 +20,7 @@ fn argv(data: &[u8]) -> Vec<OsString> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let parsed = parse(argv(data));
-    assert_eq!(parse(argv(data)), parsed, "parsing is deterministic");
-    let Parsed::Run(o) = parsed else {
+    let Parsed::Run(o) = parse(argv(data)) else {
         return;
     };
     if let Some((n, m)) = o.rate_limit {
