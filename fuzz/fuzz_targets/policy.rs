@@ -1,5 +1,5 @@
 //! The whole decision policy on arbitrary files, answers, clocks and options, as the flow
-//! runs it: rate limit and grace before the prompt, the four passes (PAM_AUTHTOK for passes
+//! runs it: rate limit and grace before the prompt (which may end the attempt), the four passes (PAM_AUTHTOK for passes
 //! 0 and 1, the prompted answer for 2 and 3, either possibly missing), then the bookkeeping
 //! after the loop. It never panics, it is deterministic, and a file it changes is always
 //! listed as changed (the flow writes the file only then).
@@ -36,6 +36,22 @@ fn attempt(bytes: &[u8], authtok: Option<&[u8]>, answer: Option<&[u8]>, ctx: &Ct
     let mut file = SecretFile::from_bytes(bytes.to_vec());
     let pre = before_prompt(&mut file, ctx);
     let mut changes = pre.changes;
+    if pre.verdict != PreVerdict::Continue {
+        // No prompt: the flow ends here and writes the file only if a change is listed. A
+        // grace login lists none and drops what the rate limit recorded in memory, as the
+        // original does.
+        let file = if changes.is_empty() {
+            bytes.to_vec()
+        } else {
+            file.as_bytes().to_vec()
+        };
+        return Attempt {
+            pre: pre.verdict,
+            verdict: PassVerdict::Undecided,
+            changes,
+            file,
+        };
+    }
     let key = file.decode_secret().map(|s| OtpKey::new(&s));
     let mut state = LoopState::default();
     let passes = [

@@ -9,6 +9,7 @@ README and the manual. Run it from anywhere:
     python3 fuzz/seeds/make-seeds.py [path/to/google-authenticator]
 """
 
+import base64
 import hashlib
 import hmac
 import os
@@ -198,6 +199,19 @@ def generate():
         ("no-skew-adjust", NOW, 0x20, typed, "totp", "", totp(SECRET, NOW + 300)),
         ("debug-step-60", NOW, 0x80, typed, "window-step", "", totp(SECRET, NOW, 60)),
     ]
+    # Inputs that once made a target fail, kept so that every smoke run replays them.
+    regressions = {
+        # A grace login after the rate limit recorded the attempt in memory: the flow
+        # writes nothing then, which the policy target first read as an unlisted change.
+        "regression-grace-after-rate-limit": (
+            "APFTZQAAAAADBjJTSDNWM0dEVzdaTk1HWUUKIiBMQVNUMCAxMC4wLjAuMSAxNjk5OTk5OTkwCiIgTEFU"
+            "MSBob3N0LvNleBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgY"
+            "GBgYGBgYGBgYGGFwbYtsZSAxNgoiIExBU1QwMAoiIDNHRFc3Wk5NCiIgUkFURV9MSU1JVCAzIDMwCiIg"
+            "V/////H///9VVEgKMTIzNDU2NzgKODc2PjgKAFRPVFBfQVVUSAoAADM3NTA1MQ=="
+        ),
+    }
+    for name, data in regressions.items():
+        write("policy", name, base64.b64decode(data))
     for name, now, flags, shape, file, authtok, answer in policy:
         data = (struct.pack("<q", now) + bytes([flags, shape]) + files[file] + b"\0"
                 + authtok.encode() + b"\0" + answer.encode())
