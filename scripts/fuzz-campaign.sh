@@ -44,10 +44,11 @@ for t in $TARGETS; do
   secs=$(( $(date +%s) - start ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$LOGS/$t.log" | tail -n 1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$LOGS/$t.log" | tail -n 1)
-  corpus=$(ls "corpus/$t" | wc -l)
+  # libFuzzer's corpus at the end (the directory also keeps inputs it has since reduced).
+  corpus=$(grep -o 'corp: [0-9]*' "$LOGS/$t.log" | tail -n 1 | cut -d' ' -f2)
   seeds=$(ls "seeds/$t" | wc -l)
-  line="| $t | ${execs:-?} | ${rate:-?} | $secs | $seeds | $corpus | $crashes |"
-  echo "fuzz $t: ${execs:-?} executions, ${rate:-?} exec/s, ${secs}s, corpus $corpus (seeds $seeds), crashes $crashes"
+  line="| $t | ${execs:-?} | ${rate:-?} | $secs | $seeds | ${corpus:-?} | $crashes |"
+  echo "fuzz $t: ${execs:-?} executions, ${rate:-?} exec/s, ${secs}s, corpus ${corpus:-?} (seeds $seeds), crashes $crashes"
   [ "$crashes" = 0 ] || tail -n 30 "$LOGS/$t.log"
   table="$table
 $line"
