@@ -33,7 +33,7 @@ APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime o
                 openssh-server openssh-client python3 python3-pexpect python3-venv nodejs \
                 strace valgrind rpm rpmlint
 
-.PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke differential-long campaign-hygiene campaigns install rpm uninstall deb clean
+.PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke fuzz-campaign fuzz-seeds differential-long campaign-hygiene campaigns install rpm uninstall deb clean
 
 all: build
 
@@ -120,19 +120,39 @@ e2e: deps
 	  echo "NOTE: the end-to-end tests (users, /etc/pam.d, sshd) need root; run 'sudo make e2e'."; \
 	fi
 
-## Runs every fuzz target briefly (cargo-fuzz on the stable toolchain, with AddressSanitizer).
+## Runs every fuzz target briefly (cargo-fuzz on the stable toolchain, with AddressSanitizer),
+## starting from the committed seeds in fuzz/seeds/<target>.
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := secret_file module_args code_input policy
+FUZZ_TARGETS := secret_file module_args code_input policy cli_options
 fuzz-smoke:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
-	  if RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) >target/$$t.log 2>&1; then \
+	  mkdir -p corpus/$$t; \
+	  if RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) >target/$$t.log 2>&1; then \
 	    echo "fuzz $$t: $$(grep -E '^Done' target/$$t.log)"; \
 	  else \
 	    tail -n 40 target/$$t.log; echo "fuzz $$t: FAILED"; exit 1; \
 	  fi; \
 	done
+
+## The fuzzing campaign: every target in turn (one core), FUZZ_RUNS executions each (-1: no
+## limit) and at most FUZZ_SECONDS each when given on the command line, from the committed
+## seeds, without AddressSanitizer unless FUZZ_SANITIZER=address (see the script). Prints
+## the executions, exec/s, corpus size and crashes per target, and a table.
+FUZZ_RUNS      ?= 10000000
+FUZZ_SANITIZER ?= none
+fuzz-campaign:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SANITIZER=$(FUZZ_SANITIZER) \
+	  FUZZ_SECONDS=$(if $(filter command line,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS)) \
+	  FUZZ_TARGETS="$(FUZZ_TARGETS)" sh scripts/fuzz-campaign.sh
+
+## Rewrites the seed corpora in fuzz/seeds/ (secret files, module arguments, answers,
+## command lines; with the setup command's own files when it is built).
+fuzz-seeds:
+	$(CARGO) build --release --bin google-authenticator
+	python3 fuzz/seeds/make-seeds.py $(COMMAND)
 
 ## The randomised differential test against Debian's module with many cases (release build).
 RANDOM_CASES ?= 100000

@@ -238,3 +238,106 @@ fn threads_mode_runs_independent_sequences() {
         );
     }
 }
+
+/// A driver that fails says nothing about the modules: libfaketime refusing its setting (as
+/// it refuses to start when a stale shared-memory file holds its name), or a preload
+/// library the loader cannot find, is a harness error, not a PAM result.
+#[test]
+fn driver_failures_are_harness_errors() {
+    let broken_clock = PamRun::new(one("pam_permit.so"))
+        .clock(300_000)
+        .env("FAKETIME", "not-a-time");
+    let e = broken_clock.try_run().expect_err("libfaketime exits");
+    assert!(
+        e.to_string()
+            .starts_with("harness error: the driver's stderr says: libfaketime"),
+        "{e}"
+    );
+
+    let broken_preload =
+        PamRun::new(one("pam_permit.so")).env("LD_PRELOAD", "/nonexistent/libnothing.so");
+    let e = broken_preload.try_run().expect_err("the loader complains");
+    assert!(e.to_string().contains("ld.so"), "{e}");
+
+    let clean = PamRun::new(one("pam_permit.so")).clock(300_000);
+    clean.try_run().expect("a clean run is no harness error");
+}
+
+#[test]
+#[should_panic(expected = "harness error: the driver's stderr says: libfaketime")]
+fn run_panics_with_harness_error() {
+    let _ = PamRun::new(one("pam_permit.so"))
+        .clock(300_000)
+        .env("FAKETIME", "not-a-time")
+        .run();
+}
+
+/// libfaketime works on the harness's own shared objects: no process under it makes a
+/// `/dev/shm/faketime_shm_<pid>`, not even one that is killed (libfaketime leaves those
+/// behind when a process dies, and a stale one with a reused pid makes a later driver
+/// fail), and the harness's pair is gone after the run.
+#[test]
+fn frozen_clock_leaves_no_shared_memory_files() {
+    let run = PamRun::new(one("pam_permit.so")).clock(300_000);
+    let p = run.prepare(false);
+    let shared = p.faketime.as_ref().expect("a frozen clock").env_value();
+    let pair: Vec<std::path::PathBuf> = shared
+        .split(' ')
+        .zip(["sem.", ""])
+        .map(|(name, prefix)| std::path::PathBuf::from(format!("/dev/shm/{prefix}{}", &name[1..])))
+        .collect();
+    for f in &pair {
+        assert!(f.exists(), "{} exists during the run", f.display());
+    }
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "echo $$; date +%s; sh -c 'echo $$'"]);
+    for (k, v) in p.cmd.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        3,
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(lines[1], "300000", "the clock is frozen");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for pid in [lines[0], lines[2]] {
+        for f in [
+            format!("/dev/shm/faketime_shm_{pid}"),
+            format!("/dev/shm/sem.faketime_sem_{pid}"),
+        ] {
+            assert!(!std::path::Path::new(&f).exists(), "{f} was created");
+        }
+    }
+    // A process that dies leaves nothing named after its pid either.
+    let mut cmd = std::process::Command::new("sleep");
+    cmd.arg("10");
+    for (k, v) in p.cmd.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let pid = child.id();
+    assert!(
+        !std::path::Path::new(&format!("/dev/shm/faketime_shm_{pid}")).exists(),
+        "a killed process left faketime_shm_{pid}"
+    );
+    drop(p);
+    for f in &pair {
+        assert!(!f.exists(), "{} is removed after the run", f.display());
+    }
+}

@@ -18,6 +18,12 @@
 //! `GA_RANDOM_CASES` sets the number of cases (default 2000); `make differential-long`
 //! runs 100,000 in a release build. Failing seeds are kept in
 //! `tests/reference_random.proptest-regressions` and are replayed first.
+//!
+//! Only a difference between the modules is a failing case. A run that says nothing about
+//! the modules (the driver killed, exiting with an error, libfaketime or the loader
+//! complaining, output the harness cannot read, or any panic in the harness) stops the
+//! property with "harness error: ..." and is kept out of proptest's shrinking, so it never
+//! becomes a regression seed.
 
 mod support;
 
@@ -26,11 +32,15 @@ mod cases;
 #[path = "support/random/model.rs"]
 mod model;
 
+use std::any::Any;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
-use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
+use proptest::test_runner::{
+    Config, FailurePersistence, FileFailurePersistence, PersistedSeed, TestCaseError, TestRunner,
+};
 
 use cases::{Case, Concrete, Conv};
 use model::Slot;
@@ -89,8 +99,19 @@ struct Run {
     transcript: String,
 }
 
+/// Environment variables added to every driver of a case (only the test that injects a
+/// harness failure sets any).
+type Inject = [(&'static str, &'static str)];
+
 /// Runs `module` on the case, with `file` as the secret file and `rhost` as PAM_RHOST.
-fn run_module(module: &Path, c: &Concrete, file: Option<&[u8]>, rhost: Option<&str>) -> Run {
+/// Panics with "harness error: ..." when the run says nothing about the module.
+fn run_module(
+    module: &Path,
+    c: &Concrete,
+    file: Option<&[u8]>,
+    rhost: Option<&str>,
+    inject: &Inject,
+) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let secret = dir.path().join("google_authenticator");
     if let Some(bytes) = file {
@@ -122,6 +143,9 @@ fn run_module(module: &Path, c: &Concrete, file: Option<&[u8]>, rhost: Option<&s
     }
     for a in &c.answers {
         run = run.answer(a);
+    }
+    for (k, v) in inject {
+        run = run.env(k, v);
     }
     let o = run.run();
     Run {
@@ -260,7 +284,13 @@ fn candidates(case: &Case, c: &Concrete) -> Vec<u32> {
 
 /// Compares one case; returns the allowances that applied, or a description of the
 /// unexpected difference.
-fn compare(case: &Case, c: &Concrete, r: &Run, o: &Run) -> Result<Vec<Allowance>, String> {
+fn compare(
+    case: &Case,
+    c: &Concrete,
+    r: &Run,
+    o: &Run,
+    inject: &Inject,
+) -> Result<Vec<Allowance>, String> {
     let reference = support::reference_module();
     let before = c.file.clone().unwrap_or_default();
     let readable = readable(c);
@@ -324,7 +354,7 @@ fn compare(case: &Case, c: &Concrete, r: &Run, o: &Run) -> Result<Vec<Allowance>
             None => c.file.clone(),
         };
         let cf_rhost = if grace_differs { None } else { rhost };
-        let run = run_module(&reference, c, file.as_deref(), cf_rhost);
+        let run = run_module(&reference, c, file.as_deref(), cf_rhost, inject);
         exp = Expect::from(&run);
         let mut expected = run.file.clone().unwrap_or_default();
         if let Some((value, _)) = &rate {
@@ -376,7 +406,7 @@ fn compare(case: &Case, c: &Concrete, r: &Run, o: &Run) -> Result<Vec<Allowance>
                     } else {
                         Allowance::PercentInLastHost
                     });
-                    let run = run_module(&reference, c, c.file.as_deref(), None);
+                    let run = run_module(&reference, c, c.file.as_deref(), None, inject);
                     exp = Expect::from(&run);
                     let cf_file = run.file.clone().unwrap_or_default();
                     exp.file = Some(model::record_last(&cf_file, ours_slot, h, now));
@@ -490,7 +520,9 @@ fn describe(c: &Concrete) -> String {
     )
 }
 
-fn check_case(case: &Case) -> Result<(), TestCaseError> {
+/// Runs one case through both modules. `Err` is a difference between the modules; a
+/// harness failure panics (see [`run_module`]).
+fn check_case(case: &Case, inject: &Inject) -> Result<(), String> {
     let c = case.render();
     let (r, o) = std::thread::scope(|s| {
         let r = s.spawn(|| {
@@ -499,6 +531,7 @@ fn check_case(case: &Case) -> Result<(), TestCaseError> {
                 &c,
                 c.file.as_deref(),
                 c.rhost.as_deref(),
+                inject,
             )
         });
         let o = run_module(
@@ -506,21 +539,88 @@ fn check_case(case: &Case) -> Result<(), TestCaseError> {
             &c,
             c.file.as_deref(),
             c.rhost.as_deref(),
+            inject,
         );
-        (r.join().expect("reference run"), o)
+        // A panic in the reference run carries its own message on.
+        (r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), o)
     });
     CASES_RUN.fetch_add(1, Ordering::Relaxed);
-    match compare(case, &c, &r, &o) {
+    match compare(case, &c, &r, &o, inject) {
         Ok(hits) => {
             for h in hits {
                 RECOGNISED[index(h)].fetch_add(1, Ordering::Relaxed);
             }
             Ok(())
         }
-        Err(text) => Err(TestCaseError::fail(format!(
+        Err(text) => Err(format!(
             "unexpected difference\n=== input\n{}\n=== differences\n{text}",
             describe(&c)
-        ))),
+        )),
+    }
+}
+
+/// The text of a panic, starting with "harness error:".
+fn harness_message(payload: &(dyn Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
+        .unwrap_or_else(|| "a panic without a message".into());
+    if text.starts_with("harness error:") {
+        text
+    } else {
+        format!("harness error: the harness panicked: {text}")
+    }
+}
+
+/// The first harness error of one property run, shared by the test body and the
+/// persistence below.
+type HarnessFailure = Arc<Mutex<Option<String>>>;
+
+fn harness_failure(f: &HarnessFailure) -> Option<String> {
+    f.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+/// The regression file, except that nothing is saved once the run has hit a harness error:
+/// a failure found around it cannot be trusted to be the modules'.
+#[derive(Debug, Clone)]
+struct UnlessHarnessFailed {
+    file: FileFailurePersistence,
+    failure: HarnessFailure,
+}
+
+impl FailurePersistence for UnlessHarnessFailed {
+    fn load_persisted_failures2(&self, source_file: Option<&'static str>) -> Vec<PersistedSeed> {
+        self.file.load_persisted_failures2(source_file)
+    }
+
+    fn save_persisted_failure2(
+        &mut self,
+        source_file: Option<&'static str>,
+        seed: PersistedSeed,
+        shrunken_value: &dyn std::fmt::Debug,
+    ) {
+        if harness_failure(&self.failure).is_none() {
+            self.file
+                .save_persisted_failure2(source_file, seed, shrunken_value);
+        }
+    }
+
+    fn box_clone(&self) -> Box<dyn FailurePersistence> {
+        Box::new(self.clone())
+    }
+
+    fn eq(&self, other: &dyn FailurePersistence) -> bool {
+        other
+            .as_any()
+            .downcast_ref::<Self>()
+            .is_some_and(|o| o.file == self.file && Arc::ptr_eq(&o.failure, &self.failure))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }
 
@@ -532,18 +632,41 @@ fn case_count() -> u32 {
 }
 
 /// Runs `cases` random cases (after the seeds in `regressions`) and prints the summary.
-fn run_property(cases: u32, regressions: &'static str) {
+/// `inject` adds environment variables to every driver (to test the harness itself).
+fn run_property(cases: u32, regressions: &'static str, inject: &Inject) {
     // Resolve the binaries before the clock starts.
     let _ = (support::reference_module(), support::our_module());
     let start = std::time::Instant::now();
+    let failure = HarnessFailure::default();
     let config = Config {
         cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
+        failure_persistence: Some(Box::new(UnlessHarnessFailed {
+            file: FileFailurePersistence::Direct(regressions),
+            failure: Arc::clone(&failure),
+        })),
         max_shrink_iters: 400,
         ..Config::default()
     };
     let mut runner = TestRunner::new(config);
-    let result = runner.run(&cases::case(), |case| check_case(&case));
+    // A harness failure is recorded and the case rejected, which proptest neither shrinks
+    // nor persists; every later case is rejected at once, so the run ends quickly.
+    let result = runner.run(&cases::case(), |case| {
+        if harness_failure(&failure).is_some() {
+            return Err(TestCaseError::reject("after a harness error"));
+        }
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_case(&case, inject))) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(difference)) => Err(TestCaseError::fail(difference)),
+            Err(payload) => {
+                let text = harness_message(payload.as_ref());
+                failure
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get_or_insert(text);
+                Err(TestCaseError::reject("harness error"))
+            }
+        }
+    });
     let mut summary = format!(
         "{} cases run in {:.1?}\nallowance: recognised / modules differed\n",
         CASES_RUN.load(Ordering::Relaxed),
@@ -557,6 +680,9 @@ fn run_property(cases: u32, regressions: &'static str) {
         ));
     }
     eprintln!("{summary}");
+    if let Some(text) = harness_failure(&failure) {
+        panic!("{text}\n(no regression seed was written)\n{summary}");
+    }
     if let Err(e) = result {
         panic!("{e}\n{summary}");
     }
@@ -564,7 +690,35 @@ fn run_property(cases: u32, regressions: &'static str) {
 
 #[test]
 fn random_cases_match_the_reference() {
-    run_property(case_count(), "tests/reference_random.proptest-regressions");
+    run_property(
+        case_count(),
+        "tests/reference_random.proptest-regressions",
+        &[],
+    );
+}
+
+/// A failing driver is a harness error, never a difference and never a seed: here
+/// libfaketime refuses its setting and exits, as it does when a stale shared-memory file
+/// holds the name it wants. The property must stop with "harness error" and leave the
+/// regression file alone.
+#[test]
+fn a_failing_driver_is_a_harness_error_and_writes_no_seed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("regressions");
+    let path: &'static str = Box::leak(file.to_string_lossy().into_owned().into_boxed_str());
+    let result = std::panic::catch_unwind(|| {
+        run_property(3, path, &[("FAKETIME", "not-a-time")]);
+    });
+    let text = harness_message(result.expect_err("the property must fail").as_ref());
+    assert!(
+        text.starts_with("harness error: the driver's stderr says: libfaketime"),
+        "{text}"
+    );
+    assert!(!text.contains("unexpected difference"), "{text}");
+    assert!(
+        !file.exists(),
+        "a regression seed was written for a harness error"
+    );
 }
 
 /// A difference this test found, spelled out (independent of the seed, which a change of
@@ -590,7 +744,7 @@ fn resetting_token_with_a_bare_sign_reads_as_zero_skew() {
         clock_offset: 0,
         skew: -4,
     };
-    if let Err(e) = check_case(&case) {
+    if let Err(e) = check_case(&case, &[]) {
         panic!("{e}");
     }
 }

@@ -627,18 +627,15 @@ fn real_pam_service_with_pamtester_accepts_the_right_code_only() {
     let faketime = support::libfaketime();
     let pamtester = |answer: &str| {
         use std::io::Write;
-        let mut child = Command::new("pamtester")
+        let mut cmd = Command::new("pamtester");
+        let _shared = support::freeze_clock(&mut cmd, T);
+        let mut child = cmd
             .args([
                 OsStr::new(&service),
                 OsStr::new(&u.name),
                 OsStr::new("authenticate"),
             ])
             .env("LD_PRELOAD", &faketime)
-            .env("FAKETIME_FMT", "%s")
-            .env("FAKETIME", T.to_string())
-            .env("FAKETIME_NO_CACHE", "1")
-            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-            .env("NO_FAKE_STAT", "1")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -282,6 +282,126 @@ pub fn libfaketime() -> PathBuf {
     .clone()
 }
 
+/// Sets the environment that makes libfaketime (preloaded by the caller) freeze the clock
+/// of `cmd` and its children at `t` (Unix seconds): no cache, real monotonic clocks, real
+/// file times, and no shared memory of libfaketime's own. Keep the returned value until
+/// the command and its children have exited.
+pub fn freeze_clock(cmd: &mut Command, t: i64) -> FaketimeShared {
+    let shared = FaketimeShared::new();
+    cmd.env("FAKETIME_FMT", "%s")
+        .env("FAKETIME", t.to_string())
+        .env("FAKETIME_NO_CACHE", "1")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("NO_FAKE_STAT", "1")
+        .env("FAKETIME_DISABLE_SHM", "1")
+        .env("FAKETIME_SHARED", shared.env_value());
+    shared
+}
+
+/// The semaphore and shared-memory object libfaketime uses, made and removed by the harness.
+///
+/// Left alone, libfaketime creates `/dev/shm/faketime_shm_<pid>` and
+/// `/dev/shm/sem.faketime_sem_<pid>` in every process it is preloaded into, and leaves them
+/// behind when the process dies (killed, or ending without its exit handlers, as `dash`
+/// does). A later driver that gets the same pid then dies with `shm_open failed: File
+/// exists`. `FAKETIME_DISABLE_SHM=1` stops this from libfaketime 0.9.11 on; older versions
+/// (Debian 12 has 0.9.10) ignore it, but take a pair that already exists from
+/// `FAKETIME_SHARED` instead of creating their own. So each run gets a pair of its own,
+/// named after this process and a counter (never a driver's pid), initialised as
+/// libfaketime initialises it, and unlinked when this value is dropped.
+#[derive(Debug)]
+pub struct FaketimeShared {
+    sem: std::ffi::CString,
+    shm: std::ffi::CString,
+}
+
+/// The size libfaketime maps: `struct ft_shared_s` (two counters and four timespecs) fits.
+const FT_SHARED_SIZE: usize = 4096;
+
+impl FaketimeShared {
+    /// Creates a fresh pair (an existing one of the same name, left by a killed earlier
+    /// process with this pid, is replaced).
+    pub fn new() -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let base = format!("ga-test-faketime-{}-{n}", std::process::id());
+        let this = Self {
+            sem: std::ffi::CString::new(format!("/{base}-sem")).expect("no NUL"),
+            shm: std::ffi::CString::new(format!("/{base}-shm")).expect("no NUL"),
+        };
+        this.unlink();
+        // SAFETY: the name is a valid C string; with O_CREAT, sem_open takes the mode and
+        // the initial value as two further (unsigned int) arguments.
+        let sem = unsafe {
+            libc::sem_open(
+                this.sem.as_ptr(),
+                libc::O_CREAT | libc::O_EXCL,
+                0o600 as libc::c_uint,
+                1 as libc::c_uint,
+            )
+        };
+        assert!(
+            sem != libc::SEM_FAILED,
+            "harness error: sem_open {:?}: {}",
+            this.sem,
+            std::io::Error::last_os_error()
+        );
+        // SAFETY: `sem` is the semaphore sem_open just returned; it is not used afterwards.
+        unsafe { libc::sem_close(sem) };
+        // SAFETY: the name is a valid C string.
+        let fd = unsafe {
+            libc::shm_open(
+                this.shm.as_ptr(),
+                libc::O_CREAT | libc::O_EXCL | libc::O_RDWR,
+                0o600,
+            )
+        };
+        assert!(
+            fd >= 0,
+            "harness error: shm_open {:?}: {}",
+            this.shm,
+            std::io::Error::last_os_error()
+        );
+        // SAFETY: shm_open returned a new descriptor that nothing else owns.
+        let mut file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        // ticks = 0, file_idx = 0, then the start times (real, monotonic, raw, boot) with
+        // tv_nsec = -1, which tells libfaketime that no start time is set yet.
+        let mut init = vec![0u8; 16];
+        for _ in 0..4 {
+            init.extend_from_slice(&0i64.to_ne_bytes());
+            init.extend_from_slice(&(-1i64).to_ne_bytes());
+        }
+        init.resize(FT_SHARED_SIZE, 0);
+        file.write_all(&init)
+            .unwrap_or_else(|e| panic!("harness error: initialise {:?}: {e}", this.shm));
+        this
+    }
+
+    /// The value of `FAKETIME_SHARED`: the semaphore's and the object's names.
+    pub fn env_value(&self) -> String {
+        format!(
+            "{} {}",
+            self.sem.to_string_lossy(),
+            self.shm.to_string_lossy()
+        )
+    }
+
+    fn unlink(&self) {
+        // SAFETY: both names are valid C strings; a missing name is not an error here.
+        unsafe {
+            libc::sem_unlink(self.sem.as_ptr());
+            libc::shm_unlink(self.shm.as_ptr());
+        }
+    }
+}
+
+impl Drop for FaketimeShared {
+    fn drop(&mut self) {
+        self.unlink();
+    }
+}
+
 /// The syslog capture library, compiled once from `tests/support/syslog_capture.c` into
 /// `target/<profile>/syslog_capture.so` with `cc -shared -fPIC`.
 pub fn syslog_capture_lib() -> PathBuf {
@@ -677,16 +797,10 @@ impl PamRun {
         cmd.env("RES_OPTIONS", "attempts:0");
         let mut preload = vec![syslog_capture_lib()];
         cmd.env("GA_SYSLOG_CAPTURE", &syslog);
-        if let Some(t) = self.clock {
+        let faketime = self.clock.map(|t| {
             preload.push(libfaketime());
-            // A frozen ("absolute") time, given in seconds; no cache, no shared memory
-            // (FAKETIME_SHARED unset), real monotonic clocks, real file times.
-            cmd.env("FAKETIME_FMT", "%s")
-                .env("FAKETIME", t.to_string())
-                .env("FAKETIME_NO_CACHE", "1")
-                .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-                .env("NO_FAKE_STAT", "1");
-        }
+            freeze_clock(&mut cmd, t)
+        });
         let preload: Vec<String> = preload.iter().map(|p| p.display().to_string()).collect();
         cmd.env("LD_PRELOAD", preload.join(":"));
         for (k, v) in &self.env {
@@ -705,30 +819,142 @@ impl PamRun {
             syslog,
             service_text,
             command_line: String::new(),
+            faketime,
         }
         .with_command_line()
     }
 
     /// Runs the driver once and parses its output (for `--threads`, use [`Self::run_threads`]).
+    /// Panics with "harness error: ..." when the run says nothing about the modules (see
+    /// [`Outcome::harness_error`]).
     pub fn run(&self) -> Outcome {
+        self.try_run().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Like [`Self::run`], but a failure of the driver or of the harness is returned.
+    pub fn try_run(&self) -> Result<Outcome, HarnessError> {
         let mut p = self.prepare(false);
-        let out = p.cmd.output().expect("spawn pam_driver");
+        let out = p.cmd.output().map_err(|e| HarnessError {
+            what: format!("cannot spawn pam_driver: {e}"),
+            transcript: p.command_line.clone(),
+        })?;
         let mut outcomes = p.finish(&out);
-        assert_eq!(
-            outcomes.len(),
-            1,
-            "expected one sequence:\n{}",
-            outcomes[0].transcript()
-        );
-        outcomes.remove(0)
+        if outcomes.len() != 1 {
+            return Err(HarnessError {
+                what: format!("expected one PAM sequence, got {}", outcomes.len()),
+                transcript: outcomes[0].transcript(),
+            });
+        }
+        outcomes.remove(0).checked()
     }
 
     /// Runs the driver with `--threads n` and returns one outcome per thread, by index.
     pub fn run_threads(&self, n: usize) -> Vec<Outcome> {
         let run = self.clone().threads(n);
         let mut p = run.prepare(false);
-        let out = p.cmd.output().expect("spawn pam_driver");
+        let out = p
+            .cmd
+            .output()
+            .expect("harness error: cannot spawn pam_driver");
         p.finish(&out)
+            .into_iter()
+            .map(Outcome::unwrap_checked)
+            .collect()
+    }
+}
+
+/// A run that says nothing about the modules under test, because the driver or the harness
+/// failed. Tests report it as such, never as a difference between modules.
+#[derive(Clone, Debug)]
+pub struct HarnessError {
+    pub what: String,
+    pub transcript: String,
+}
+
+impl std::fmt::Display for HarnessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "harness error: {}\n{}", self.what, self.transcript)
+    }
+}
+
+impl std::error::Error for HarnessError {}
+
+/// The first words of the lines `pam_driver` prints (see `examples/pam_driver.rs`); any
+/// other line means the output was not understood.
+const DRIVER_WORDS: &[&str] = &[
+    "conv_call",
+    "prompt",
+    "error",
+    "info",
+    "other",
+    "conv_exhausted",
+    "result",
+    "authtok",
+    "mark",
+    "acct",
+    "setcred",
+    "open_session",
+    "close_session",
+    "chauthtok",
+    "clock",
+    "waiting",
+    "end",
+];
+
+impl Outcome {
+    /// Why this run says nothing about the modules, if it does not: the driver was killed
+    /// or exited with a failure status (a failing `pam_start` among them), libfaketime or
+    /// the dynamic loader complained on stderr, pam_set_item failed, the driver printed a
+    /// line the harness does not understand, or it never got to pam_authenticate's result
+    /// and the end of the sequence.
+    pub fn harness_error(&self) -> Option<String> {
+        if let Some(line) = self
+            .stderr
+            .lines()
+            .find(|l| l.contains("libfaketime") || l.contains("ld.so"))
+        {
+            return Some(format!("the driver's stderr says: {line}"));
+        }
+        match self.exit_code {
+            None => return Some("pam_driver was killed by a signal".into()),
+            Some(0) => {}
+            Some(c) => return Some(format!("pam_driver exited with status {c}")),
+        }
+        for event in &self.events {
+            if let Event::Other(line) = event {
+                let word = line.split(' ').next().unwrap_or_default();
+                if word == "set_item" {
+                    return Some(format!("pam_set_item failed: {line}"));
+                }
+                if !DRIVER_WORDS.contains(&word) {
+                    return Some(format!("unparseable driver output: {line:?}"));
+                }
+            }
+        }
+        if self.result_name.is_empty() || self.result < 0 {
+            return Some("pam_driver printed no pam_authenticate result".into());
+        }
+        if !self.ended {
+            return Some("pam_driver did not finish the PAM sequence (no `end` line)".into());
+        }
+        None
+    }
+
+    /// The outcome, or the harness error it shows.
+    pub fn checked(self) -> Result<Outcome, HarnessError> {
+        match self.harness_error() {
+            None => Ok(self),
+            Some(what) => Err(HarnessError {
+                what,
+                transcript: self.transcript(),
+            }),
+        }
+    }
+
+    /// The outcome; panics with "harness error: ..." if it shows one.
+    #[track_caller]
+    pub fn unwrap_checked(self) -> Outcome {
+        self.checked().unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
@@ -739,6 +965,8 @@ pub struct Prepared {
     pub syslog: PathBuf,
     pub service_text: String,
     pub command_line: String,
+    /// libfaketime's shared objects for this run (removed on drop).
+    pub faketime: Option<FaketimeShared>,
 }
 
 impl Prepared {
@@ -994,7 +1222,11 @@ pub fn run_many(runs: &[PamRun]) -> Vec<Outcome> {
     let mut prepared: Vec<Prepared> = runs.iter().map(|r| r.prepare(true)).collect();
     let mut children: Vec<_> = prepared
         .iter_mut()
-        .map(|p| p.cmd.spawn().expect("spawn pam_driver"))
+        .map(|p| {
+            p.cmd
+                .spawn()
+                .expect("harness error: cannot spawn pam_driver")
+        })
         .collect();
     // Wait until every driver is at the barrier (or has exited early).
     let mut readers: Vec<_> = children
@@ -1031,7 +1263,7 @@ pub fn run_many(runs: &[PamRun]) -> Vec<Outcome> {
             if let Some(mut e) = c.stderr.take() {
                 let _ = e.read_to_end(&mut stderr);
             }
-            let status = c.wait().expect("wait pam_driver");
+            let status = c.wait().expect("harness error: wait for pam_driver");
             let mut stdout = head.into_bytes();
             stdout.extend_from_slice(&rest);
             Output {
@@ -1045,6 +1277,7 @@ pub fn run_many(runs: &[PamRun]) -> Vec<Outcome> {
         .iter_mut()
         .zip(outputs.iter())
         .flat_map(|(p, out)| p.finish(out))
+        .map(Outcome::unwrap_checked)
         .collect()
 }
 
@@ -1159,16 +1392,19 @@ impl PamRun {
             p.cmd.current_dir(dir);
         }
         let start = std::time::Instant::now();
-        let out = p.cmd.output().expect("spawn pam_driver");
+        let out = p
+            .cmd
+            .output()
+            .expect("harness error: cannot spawn pam_driver");
         let took = start.elapsed();
         let mut outcomes = p.finish(&out);
         assert_eq!(
             outcomes.len(),
             1,
-            "expected one sequence:\n{}",
+            "harness error: expected one sequence:\n{}",
             outcomes[0].transcript()
         );
-        (outcomes.remove(0), took)
+        (outcomes.remove(0).unwrap_checked(), took)
     }
 }
 
