@@ -22,9 +22,10 @@ COMMAND    := target/release/google-authenticator
 # python3-venv and nodejs (with npm): JupyterHub and its proxy for the end-to-end tests.
 # strace: fault injection at single system calls (kills and I/O errors in the state tests);
 # valgrind: instruction counts (callgrind) and the memory checks of tests/host_hygiene.rs.
+# lintian: the package check of `make deb`.
 APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool \
                 openssh-server openssh-client python3 python3-pexpect python3-venv nodejs \
-                strace valgrind
+                strace valgrind lintian dpkg-dev
 
 .PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke differential-long campaign-hygiene campaigns install uninstall deb clean
 
@@ -167,12 +168,13 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/google-authenticator.1
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man8/pam_google_authenticator.8
 
-## Builds the Debian package with cargo-deb (installed if missing) and checks its file list
-## and control fields. Installing it replaces Debian's libpam-google-authenticator.
-deb:
-	@command -v cargo-deb >/dev/null || $(CARGO) install --locked cargo-deb
-	$(CARGO) deb
-	sh scripts/check-deb.sh "$$(ls -t target/debian/*.deb | head -n 1)"
+## Builds the Debian package (target/debian/*.deb) from the release build with
+## scripts/build-deb.sh (dpkg-shlibdeps, dpkg-gencontrol, dpkg-deb), then checks it with
+## scripts/check-deb.sh (file list, control fields, documentation links, lintian).
+## DEB_VERSION=... builds the same files with a higher version (upgrade tests).
+## Installing it takes over the files of Debian's libpam-google-authenticator in place.
+deb: build
+	@deb=$$(sh scripts/build-deb.sh) && sh scripts/check-deb.sh "$$deb"
 
 clean:
 	$(CARGO) clean
