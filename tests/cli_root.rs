@@ -216,7 +216,18 @@ fn sh(cmd: &str) -> std::process::Output {
 }
 
 const DEBIAN: &str = "libpam-google-authenticator";
-const PACKAGED_MODULE: &str = "/lib/x86_64-linux-gnu/security/pam_google_authenticator.so";
+/// Where Debian's package puts the module: /lib/<the build machine's triplet>/security.
+fn packaged_module_path() -> String {
+    let out = Command::new("dpkg-architecture")
+        .arg("-qDEB_HOST_MULTIARCH")
+        .output()
+        .expect("dpkg-architecture (dpkg-dev) is installed (make deps)");
+    let triplet = String::from_utf8(out.stdout).unwrap();
+    format!(
+        "/lib/{}/security/pam_google_authenticator.so",
+        triplet.trim()
+    )
+}
 
 fn debian_installed() -> bool {
     let out = sh(&format!(
@@ -258,6 +269,7 @@ fn make_install_leaves_packaged_files_alone_unless_it_diverts_them() {
         debian_was_installed: debian_installed(),
     };
     let manifest = env!("CARGO_MANIFEST_DIR");
+    let packaged_module = packaged_module_path();
     assert!(sh(&format!("make -C {manifest} build")).status.success());
     assert!(
         sh(&format!(
@@ -266,7 +278,7 @@ fn make_install_leaves_packaged_files_alone_unless_it_diverts_them() {
         .status
         .success()
     );
-    let packaged = std::fs::read(PACKAGED_MODULE).unwrap();
+    let packaged = std::fs::read(&packaged_module).unwrap();
     let ours = std::fs::read(format!(
         "{manifest}/target/release/libpam_google_authenticator.so"
     ))
@@ -282,12 +294,12 @@ fn make_install_leaves_packaged_files_alone_unless_it_diverts_them() {
         "{text}"
     );
     assert!(text.contains("DIVERT=1"), "{text}");
-    assert_eq!(std::fs::read(PACKAGED_MODULE).unwrap(), packaged);
+    assert_eq!(std::fs::read(&packaged_module).unwrap(), packaged);
     assert!(!std::path::Path::new("/usr/share/man/man8/pam_google_authenticator.8").exists());
     let out = make_as_root_without_cargo("uninstall");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Nothing was deleted"));
-    assert_eq!(std::fs::read(PACKAGED_MODULE).unwrap(), packaged);
+    assert_eq!(std::fs::read(&packaged_module).unwrap(), packaged);
 
     // Diverted on request: ours in place, the package's copy kept, dpkg told about it.
     assert!(
@@ -295,27 +307,27 @@ fn make_install_leaves_packaged_files_alone_unless_it_diverts_them() {
             .status
             .success()
     );
-    assert_eq!(std::fs::read(PACKAGED_MODULE).unwrap(), ours);
+    assert_eq!(std::fs::read(&packaged_module).unwrap(), ours);
     assert_eq!(
-        std::fs::read(format!("{PACKAGED_MODULE}.distrib")).unwrap(),
+        std::fs::read(format!("{packaged_module}.distrib")).unwrap(),
         packaged
     );
-    let diversion = sh(&format!("dpkg-divert --truename {PACKAGED_MODULE}"));
+    let diversion = sh(&format!("dpkg-divert --truename {packaged_module}"));
     assert_eq!(
         String::from_utf8_lossy(&diversion.stdout).trim(),
-        format!("{PACKAGED_MODULE}.distrib")
+        format!("{packaged_module}.distrib")
     );
     // Installing again over our own files needs no DIVERT.
     assert!(make_as_root_without_cargo("install").status.success());
 
     // Uninstall puts the package's files back and removes the diversions.
     assert!(make_as_root_without_cargo("uninstall").status.success());
-    assert_eq!(std::fs::read(PACKAGED_MODULE).unwrap(), packaged);
+    assert_eq!(std::fs::read(&packaged_module).unwrap(), packaged);
     assert_eq!(
         std::fs::read("/usr/bin/google-authenticator").unwrap(),
         packaged_command
     );
-    assert!(!std::path::Path::new(&format!("{PACKAGED_MODULE}.distrib")).exists());
+    assert!(!std::path::Path::new(&format!("{packaged_module}.distrib")).exists());
     let diversions = sh("dpkg-divert --list '*google-authenticator*'");
     assert!(
         String::from_utf8_lossy(&diversions.stdout)
@@ -327,8 +339,8 @@ fn make_install_leaves_packaged_files_alone_unless_it_diverts_them() {
     // Without the package, install and uninstall simply copy and delete.
     assert!(sh(&format!("dpkg -P {DEBIAN}")).status.success());
     assert!(make_as_root_without_cargo("install").status.success());
-    assert_eq!(std::fs::read(PACKAGED_MODULE).unwrap(), ours);
+    assert_eq!(std::fs::read(&packaged_module).unwrap(), ours);
     assert!(make_as_root_without_cargo("uninstall").status.success());
-    assert!(!std::path::Path::new(PACKAGED_MODULE).exists());
+    assert!(!std::path::Path::new(&packaged_module).exists());
     assert!(!std::path::Path::new("/usr/bin/google-authenticator").exists());
 }

@@ -18,7 +18,18 @@ use pam_google_authenticator::core::base32;
 use pam_google_authenticator::core::otp::OtpKey;
 use pam_google_authenticator::os::clock;
 
-const MODULE: &str = "/lib/x86_64-linux-gnu/security/pam_google_authenticator.so";
+/// Where Debian's package puts the module: /lib/<the build machine's triplet>/security.
+fn module_path() -> String {
+    let out = Command::new("dpkg-architecture")
+        .arg("-qDEB_HOST_MULTIARCH")
+        .output()
+        .expect("dpkg-architecture (dpkg-dev) is installed (make deps)");
+    let triplet = String::from_utf8(out.stdout).unwrap();
+    format!(
+        "/lib/{}/security/pam_google_authenticator.so",
+        triplet.trim()
+    )
+}
 const DEBIAN: &str = "libpam-google-authenticator";
 const OURS: &str = "pam-google-authenticator-rs";
 
@@ -77,10 +88,11 @@ impl Restore {
 impl Drop for Restore {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.service);
+        let module = module_path();
         sh(&format!(
-            "if dpkg-divert --list {MODULE} | grep -q 'local diversion'; then \
-               [ -e {MODULE}.swap ] && mv -f {MODULE}.swap {MODULE}; \
-               dpkg-divert --local --no-rename --remove {MODULE}; fi"
+            "if dpkg-divert --list {module} | grep -q 'local diversion'; then \
+               [ -e {module}.swap ] && mv -f {module}.swap {module}; \
+               dpkg-divert --local --no-rename --remove {module}; fi"
         ));
         sh(&format!("dpkg -P {OURS}"));
         if self.debian_was_installed {
@@ -138,6 +150,7 @@ fn pamtester(service: &str, answer: &str) -> bool {
 fn our_package_replaces_debians_and_logs_in() {
     let _one_at_a_time = PACKAGES.lock().unwrap_or_else(|e| e.into_inner());
     let restore = Restore::new("ga-deb");
+    let module = module_path();
 
     // Debian's package first, as an admin would have it.
     assert!(
@@ -148,7 +161,7 @@ fn our_package_replaces_debians_and_logs_in() {
         .success()
     );
     assert!(
-        owner_of(MODULE).starts_with(&format!("{DEBIAN}:")),
+        owner_of(&module).starts_with(&format!("{DEBIAN}:")),
         "Debian's module in place"
     );
 
@@ -169,12 +182,12 @@ fn our_package_replaces_debians_and_logs_in() {
         "Breaks/Replaces removed Debian's package"
     );
     assert!(
-        owner_of(MODULE).starts_with(&format!("{OURS}:")),
+        owner_of(&module).starts_with(&format!("{OURS}:")),
         "our module in Debian's place"
     );
     assert!(owner_of("/usr/bin/google-authenticator").starts_with(&format!("{OURS}:")));
     // Only our module has the extra hooks (the C module exports two symbols).
-    let symbols = sh(&format!("nm -D --defined-only {MODULE}"));
+    let symbols = sh(&format!("nm -D --defined-only {module}"));
     assert!(String::from_utf8_lossy(&symbols.stdout).contains("pam_sm_acct_mgmt"));
 
     // A stack naming the module the usual way, as existing /etc/pam.d lines do.
@@ -279,6 +292,7 @@ fn swap_function() -> String {
 fn swapping_packages_never_fails_a_login() {
     let _one_at_a_time = PACKAGES.lock().unwrap_or_else(|e| e.into_inner());
     let restore = Restore::new("ga-swap");
+    let module = module_path();
     std::fs::write(
         &restore.service,
         "auth required pam_google_authenticator.so nullok secret=/nonexistent/ga-swap\n\
@@ -298,7 +312,24 @@ fn swapping_packages_never_fails_a_login() {
             .status
             .success()
     );
-    assert!(owner_of(MODULE).starts_with(&format!("{DEBIAN}:")));
+    assert!(owner_of(&module).starts_with(&format!("{DEBIAN}:")));
+
+    // For comparison, a plain apt-get install of ours over Debian's: apt removes Debian's
+    // package first, and logins fail until ours is unpacked. Then back with the swap.
+    let (_, plain_failed) = LoginLoop::during(
+        &service,
+        "Debian's -> ours, plain apt-get install (for comparison)",
+        &format!("{apt} apt-get install -y {deb}"),
+    );
+    assert!(owner_of(&module).starts_with(&format!("{OURS}:")));
+    let (ok, failed) = LoginLoop::during(
+        &service,
+        "ours -> Debian's",
+        &format!("{apt}; export DEBIAN_FRONTEND; {swap}\nswap {OURS} {DEBIAN}"),
+    );
+    assert!(owner_of(&module).starts_with(&format!("{DEBIAN}:")));
+    assert!(ok > 20 && failed == 0, "rollback: {failed} logins failed");
+    eprintln!("swap figures: a plain apt-get install failed {plain_failed} logins");
 
     // Ours over Debian's.
     let (ok, failed) = LoginLoop::during(
@@ -306,7 +337,7 @@ fn swapping_packages_never_fails_a_login() {
         "Debian's -> ours",
         &format!("{apt}; export DEBIAN_FRONTEND; {swap}\nswap {DEBIAN} {deb}"),
     );
-    assert!(owner_of(MODULE).starts_with(&format!("{OURS}:")));
+    assert!(owner_of(&module).starts_with(&format!("{OURS}:")));
     assert!(!installed(DEBIAN));
     assert!(
         ok > 20 && failed == 0,
@@ -328,19 +359,19 @@ fn swapping_packages_never_fails_a_login() {
         "ours -> Debian's",
         &format!("{apt}; export DEBIAN_FRONTEND; {swap}\nswap {OURS} {DEBIAN}"),
     );
-    assert!(owner_of(MODULE).starts_with(&format!("{DEBIAN}:")));
+    assert!(owner_of(&module).starts_with(&format!("{DEBIAN}:")));
     assert!(!installed(OURS));
     assert!(ok > 20 && failed == 0, "rollback: {failed} logins failed");
     // Nothing left behind: no diversion, no spare module file.
-    let diversions = sh(&format!("dpkg-divert --list '{MODULE}*'"));
+    let diversions = sh(&format!("dpkg-divert --list '{module}*'"));
     assert!(
         String::from_utf8_lossy(&diversions.stdout)
             .trim()
             .is_empty()
     );
-    assert!(!std::path::Path::new(&format!("{MODULE}.swap")).exists());
+    assert!(!std::path::Path::new(&format!("{module}.swap")).exists());
     // The module in place is Debian's (two symbols), and it works.
-    let symbols = sh(&format!("nm -D --defined-only {MODULE}"));
+    let symbols = sh(&format!("nm -D --defined-only {module}"));
     assert!(!String::from_utf8_lossy(&symbols.stdout).contains("pam_sm_acct_mgmt"));
     drop(restore);
     assert!(!installed(OURS));
