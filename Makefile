@@ -5,7 +5,8 @@
 #   make e2e       only the end-to-end tests (real sshd, pamtester, /etc/pam.d; as root)
 #   make campaign-hygiene   long memory and host hygiene runs, with figures
 #   make campaigns long runs of every reliability campaign (docs/RELIABILITY.md; as root)
-#   make install   install the module next to pam_unix.so, the command and the man pages
+#   make install   install what `make build` built: the module next to pam_unix.so, the
+#                  command and the man pages (refuses to overwrite packaged files)
 #   make deb       build a Debian package (target/debian/*.deb) and check its contents
 #   make rpm       build the RHEL/Fedora package (target/rpm/) and check it
 
@@ -16,22 +17,21 @@ SHELL       := /bin/bash
 
 CARGO      ?= cargo
 DESTDIR    ?=
+DIVERT     ?=
 PREFIX     ?= /usr
 # The directory that already holds pam_unix.so (Debian: /lib/<triplet>/security,
 # RHEL: /usr/lib64/security); libpam does not search /usr/local.
 PAMDIR     ?= $(shell dirname "$$(find /lib /usr/lib /lib64 /usr/lib64 -name pam_unix.so -path '*security*' 2>/dev/null | head -n 1)" 2>/dev/null)
-MODULE     := target/release/libpam_google_authenticator.so
-COMMAND    := target/release/google-authenticator
 
 # Debian packages the build and the tests need.
 # openssh-server: its service is not started by the tests (they run a private sshd).
 # python3-venv and nodejs (with npm): JupyterHub and its proxy for the end-to-end tests.
 # strace: fault injection at single system calls (kills and I/O errors in the state tests);
 # valgrind: instruction counts (callgrind) and the memory checks of tests/host_hygiene.rs;
-# rpm, rpmlint: make rpm (the RHEL/Fedora package) and its checks.
+# lintian, dpkg-dev: make deb and its check; rpm, rpmlint: make rpm and its check.
 APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime oathtool \
                 openssh-server openssh-client python3 python3-pexpect python3-venv nodejs \
-                strace valgrind rpm rpmlint
+                strace valgrind lintian dpkg-dev rpm rpmlint
 
 .PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke fuzz-campaign fuzz-seeds differential-long campaign-hygiene campaigns install rpm uninstall deb clean
 
@@ -180,25 +180,23 @@ campaigns: deps
 	$(CARGO) test --release --test bad_input
 	$(MAKE) campaign-hygiene
 
-install: build
-	@[ -n "$(PAMDIR)" ] || { echo "Cannot find the directory of pam_unix.so; pass PAMDIR=..."; exit 1; }
-	install -D -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_google_authenticator.so
-	install -D -m 0755 $(COMMAND) $(DESTDIR)$(PREFIX)/bin/google-authenticator
-	install -D -m 0644 man/google-authenticator.1 $(DESTDIR)$(PREFIX)/share/man/man1/google-authenticator.1
-	install -D -m 0644 man/pam_google_authenticator.8 $(DESTDIR)$(PREFIX)/share/man/man8/pam_google_authenticator.8
+## Copies what `make build` built (it does not build: `sudo make install` needs no cargo).
+## It refuses to overwrite a file that dpkg or rpm owns; on Debian, DIVERT=1 keeps the
+## package's files as <file>.distrib with dpkg-divert, and `make uninstall` puts them back.
+## `make uninstall` never deletes a file that a package owns.
+install:
+	@DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" PAMDIR="$(PAMDIR)" DIVERT="$(DIVERT)" sh scripts/install.sh install
 
 uninstall:
-	rm -f $(DESTDIR)$(PAMDIR)/pam_google_authenticator.so
-	rm -f $(DESTDIR)$(PREFIX)/bin/google-authenticator
-	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/google-authenticator.1
-	rm -f $(DESTDIR)$(PREFIX)/share/man/man8/pam_google_authenticator.8
+	@DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" PAMDIR="$(PAMDIR)" sh scripts/install.sh uninstall
 
-## Builds the Debian package with cargo-deb (installed if missing) and checks its file list
-## and control fields. Installing it replaces Debian's libpam-google-authenticator.
-deb:
-	@command -v cargo-deb >/dev/null || $(CARGO) install --locked cargo-deb
-	$(CARGO) deb
-	sh scripts/check-deb.sh "$$(ls -t target/debian/*.deb | head -n 1)"
+## Builds the Debian package (target/debian/*.deb) from the release build with
+## scripts/build-deb.sh (dpkg-shlibdeps, dpkg-gencontrol, dpkg-deb), then checks it with
+## scripts/check-deb.sh (file list, control fields, documentation links, lintian).
+## DEB_VERSION=... builds the same files with a higher version (upgrade tests).
+## Installing it takes over the files of Debian's libpam-google-authenticator in place.
+deb: build
+	@deb=$$(sh scripts/build-deb.sh) && sh scripts/check-deb.sh "$$deb"
 
 ## Builds the RHEL/Fedora/Rocky package from what `make build` built (rpmbuild, no build
 ## inside) and checks it: file list, Requires (from the ELF files), Provides/Obsoletes/

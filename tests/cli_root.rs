@@ -1,5 +1,6 @@
 //! Root tier for the setup command: enrolling another user with `--user`, a full file
-//! system, an unwritable directory and the Debian package. Run with
+//! system, an unwritable directory, the Debian package, and `make install` next to
+//! Debian's packaged files (refused, or diverted with dpkg-divert and undone). Run with
 //! `cargo test --test cli_root -- --ignored` as root.
 
 mod cli_common;
@@ -191,7 +192,7 @@ fn a_full_file_system_keeps_the_old_file() {
 }
 
 #[test]
-#[ignore = "root tier: builds the release package with make deb (cargo-deb)"]
+#[ignore = "root tier: builds the release package with make deb (dpkg-deb, lintian)"]
 fn the_debian_package() {
     let status = Command::new("make")
         .arg("-C")
@@ -199,8 +200,8 @@ fn the_debian_package() {
         .arg("deb")
         .status()
         .unwrap();
-    // `make deb` ends with scripts/check-deb.sh, which checks the file list (dpkg -c) and the
-    // control fields (dpkg -I).
+    // `make deb` ends with scripts/check-deb.sh, which checks the file list (dpkg -c), the
+    // control fields (Depends from dpkg-shlibdeps), the documentation's links and lintian.
     assert!(status.success());
 }
 
@@ -217,4 +218,144 @@ fn the_rpm_package() {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+fn sh(cmd: &str) -> std::process::Output {
+    let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
+    eprintln!(
+        "$ {cmd}\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+const DEBIAN: &str = "libpam-google-authenticator";
+/// Where Debian's package puts the module: /lib/<the build machine's triplet>/security.
+fn packaged_module_path() -> String {
+    let out = Command::new("dpkg-architecture")
+        .arg("-qDEB_HOST_MULTIARCH")
+        .output()
+        .expect("dpkg-architecture (dpkg-dev) is installed (make deps)");
+    let triplet = String::from_utf8(out.stdout).unwrap();
+    format!(
+        "/lib/{}/security/pam_google_authenticator.so",
+        triplet.trim()
+    )
+}
+
+fn debian_installed() -> bool {
+    let out = sh(&format!(
+        "dpkg-query -W -f='${{Status}}' {DEBIAN} 2>/dev/null"
+    ));
+    String::from_utf8_lossy(&out.stdout).contains("install ok installed")
+}
+
+/// `make install` / `make uninstall` as root with a PATH that has no cargo.
+fn make_as_root_without_cargo(args: &str) -> std::process::Output {
+    sh(&format!(
+        "env PATH=/usr/sbin:/usr/bin:/sbin:/bin make -C {} {args}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+}
+
+/// Puts Debian's package back as it was and leaves no diversion or file of ours.
+struct RestorePackages {
+    debian_was_installed: bool,
+}
+
+impl Drop for RestorePackages {
+    fn drop(&mut self) {
+        make_as_root_without_cargo("uninstall");
+        if self.debian_was_installed {
+            sh(&format!(
+                "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall {DEBIAN}"
+            ));
+        } else {
+            sh(&format!("dpkg -P {DEBIAN}"));
+        }
+    }
+}
+
+#[test]
+#[ignore = "root tier: installs Debian's libpam-google-authenticator and runs make install"]
+fn make_install_leaves_packaged_files_alone_unless_it_diverts_them() {
+    let _restore = RestorePackages {
+        debian_was_installed: debian_installed(),
+    };
+    let manifest = env!("CARGO_MANIFEST_DIR");
+    let packaged_module = packaged_module_path();
+    assert!(sh(&format!("make -C {manifest} build")).status.success());
+    assert!(
+        sh(&format!(
+            "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {DEBIAN}"
+        ))
+        .status
+        .success()
+    );
+    let packaged = std::fs::read(&packaged_module).unwrap();
+    let ours = std::fs::read(format!(
+        "{manifest}/target/release/libpam_google_authenticator.so"
+    ))
+    .unwrap();
+    let packaged_command = std::fs::read("/usr/bin/google-authenticator").unwrap();
+
+    // Refused, with the package named, and nothing changed.
+    let out = make_as_root_without_cargo("install");
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("pam_google_authenticator.so: it belongs to the Debian package libpam-google-authenticator"),
+        "{text}"
+    );
+    assert!(text.contains("DIVERT=1"), "{text}");
+    assert_eq!(std::fs::read(&packaged_module).unwrap(), packaged);
+    assert!(!std::path::Path::new("/usr/share/man/man8/pam_google_authenticator.8").exists());
+    let out = make_as_root_without_cargo("uninstall");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Nothing was deleted"));
+    assert_eq!(std::fs::read(&packaged_module).unwrap(), packaged);
+
+    // Diverted on request: ours in place, the package's copy kept, dpkg told about it.
+    assert!(
+        make_as_root_without_cargo("install DIVERT=1")
+            .status
+            .success()
+    );
+    assert_eq!(std::fs::read(&packaged_module).unwrap(), ours);
+    assert_eq!(
+        std::fs::read(format!("{packaged_module}.distrib")).unwrap(),
+        packaged
+    );
+    let diversion = sh(&format!("dpkg-divert --truename {packaged_module}"));
+    assert_eq!(
+        String::from_utf8_lossy(&diversion.stdout).trim(),
+        format!("{packaged_module}.distrib")
+    );
+    // Installing again over our own files needs no DIVERT.
+    assert!(make_as_root_without_cargo("install").status.success());
+
+    // Uninstall puts the package's files back and removes the diversions.
+    assert!(make_as_root_without_cargo("uninstall").status.success());
+    assert_eq!(std::fs::read(&packaged_module).unwrap(), packaged);
+    assert_eq!(
+        std::fs::read("/usr/bin/google-authenticator").unwrap(),
+        packaged_command
+    );
+    assert!(!std::path::Path::new(&format!("{packaged_module}.distrib")).exists());
+    let diversions = sh("dpkg-divert --list '*google-authenticator*'");
+    assert!(
+        String::from_utf8_lossy(&diversions.stdout)
+            .trim()
+            .is_empty()
+    );
+    assert!(sh(&format!("dpkg --verify {DEBIAN}")).stdout.is_empty());
+
+    // Without the package, install and uninstall simply copy and delete.
+    assert!(sh(&format!("dpkg -P {DEBIAN}")).status.success());
+    assert!(make_as_root_without_cargo("install").status.success());
+    assert_eq!(std::fs::read(&packaged_module).unwrap(), ours);
+    assert!(make_as_root_without_cargo("uninstall").status.success());
+    assert!(!std::path::Path::new(&packaged_module).exists());
+    assert!(!std::path::Path::new("/usr/bin/google-authenticator").exists());
 }
