@@ -285,7 +285,7 @@ impl Meta {
 impl OpenedFile {
     /// Opens `path` read-only without following a final symlink and without blocking, then
     /// examines the descriptor. The directory is opened first and kept (see
-    /// [`SecretDir`]); [`dir`](Self::dir) gives it for later opens of the same file.
+    /// [`SecretDir`]); [`location`](Self::location) gives it for later opens of the same file.
     ///
     /// A symlink at `path` fails with ELOOP; a FIFO or device opens (without waiting for a
     /// writer) and is then refused by [`check`](Self::check). The descriptor is close-on-exec
@@ -466,7 +466,8 @@ impl LockedFile {
     /// Replaces the secret file with `contents`, durably and atomically.
     ///
     /// Writes `<path>~` in the same directory (mode exactly 0400, owned by the current
-    /// fsuid/fsgid, with the SELinux label of the file it replaces; see [`create_temp`]),
+    /// fsuid/fsgid, with the SELinux label of the file it replaces; claimed as [`TempClaim`]
+    /// describes),
     /// syncs it, renames it over `path` and syncs the directory. On a failure before the rename, the secret file is untouched and the
     /// temporary file is removed.
     ///
@@ -580,7 +581,7 @@ pub fn temp_name(name: &CStr) -> CString {
 /// command creating a first file holds none).
 #[derive(Debug)]
 #[must_use = "the temporary file is claimed only while this lives"]
-pub(super) struct TempClaim {
+pub struct TempClaim {
     _lock: File,
 }
 
