@@ -51,12 +51,16 @@ for page in man/google-authenticator.1 man/pam_google_authenticator.8; do
   gzip -9n "$stage/usr/share/man/man$section/${page#man/}"
 done
 
-# Documentation keeps the source tree's layout (README.md, docs/, pam.d/), so its relative
+# Documentation keeps the source tree's layout (README.md, docs/, pam.d/, contrib/), so its relative
 # links work in /usr/share/doc/<package>/. The licence is in the copyright file there.
 install -d "$stage/$doc/docs" "$stage/$doc/pam.d"
 sed 's|\[LICENSE\](LICENSE)|[copyright](copyright)|' README.md >"$stage/$doc/README.md"
 install -m 0644 docs/*.md "$stage/$doc/docs/"
 install -m 0644 pam.d/* "$stage/$doc/pam.d/"
+install -D -m 0644 contrib/fail2ban/filter.d/pam-google-authenticator.conf \
+  "$stage/$doc/contrib/fail2ban/filter.d/pam-google-authenticator.conf"
+install -D -m 0644 contrib/fail2ban/jail.d/pam-google-authenticator.conf \
+  "$stage/$doc/contrib/fail2ban/jail.d/pam-google-authenticator.conf"
 install -m 0644 debian/copyright "$stage/$doc/copyright"
 gzip -9nc "$out/work/changelog" >"$stage/$doc/changelog.gz"
 chmod 0644 "$stage/$doc/README.md" "$stage/$doc/changelog.gz"

@@ -10,7 +10,8 @@ files=$(rpm -qpl "$rpm")
 for f in /usr/lib64/security/pam_google_authenticator.so /usr/bin/google-authenticator \
          /usr/share/man/man1/google-authenticator.1.gz /usr/share/man/man8/pam_google_authenticator.8.gz \
          /usr/share/doc/pam-google-authenticator-rs/README.md \
-         /usr/share/doc/pam-google-authenticator-rs/TROUBLESHOOTING.md \
+         /usr/share/doc/pam-google-authenticator-rs/docs/TROUBLESHOOTING.md \
+         /usr/share/doc/pam-google-authenticator-rs/contrib/fail2ban/filter.d/pam-google-authenticator.conf \
          /usr/share/doc/pam-google-authenticator-rs/pam.d/sshd-publickey-otp \
          /usr/share/licenses/pam-google-authenticator-rs/LICENSE; do
   echo "$files" | grep -qx "$f" || fail "missing file: $f"
