@@ -121,38 +121,10 @@ pub fn authenticate<P: Pam, S: System, A: AsRef<[u8]>>(
             return Outcome::Failure;
         }
     };
-    let fixed_uid = match &options.fixed_user {
-        None => None,
-        Some(FixedUser::Uid(uid)) => Some(*uid),
-        Some(FixedUser::Name(name)) => match sys.user_by_name(name) {
-            Ok(info) => Some(info.uid),
-            Err(_) => {
-                pam.log(
-                    Level::Err,
-                    &format!("Failed to look up user \"{}\"", lossy(name)),
-                );
-                return Outcome::Failure;
-            }
-        },
+    let Some(fixed_uid) = fixed_uid(pam, sys, &options) else {
+        return Outcome::Failure;
     };
-    let mut run = Run {
-        pam,
-        sys,
-        options: &options,
-        user: None,
-        user_text: String::from("(null)"),
-        path: None,
-        path_text: String::new(),
-        uid: 0,
-        now: 0,
-        rhost: None,
-        secret_ok: false,
-        state: LoopState::default(),
-        failed_write: None,
-        ids: (0, 0),
-        identity_failed: false,
-        dir: None,
-    };
+    let mut run = Run::new(pam, sys, &options);
     let outcome = run.authenticate(fixed_uid);
     if outcome == Outcome::Failure {
         run.log_failure();
@@ -166,6 +138,28 @@ pub fn authenticate<P: Pam, S: System, A: AsRef<[u8]>>(
         run.pam.log(Level::Info, &line);
     }
     outcome
+}
+
+/// The uid named by `user=`, looked up once; `None` (logged) when the name is unknown.
+fn fixed_uid<P: Pam, S: System>(
+    pam: &mut P,
+    sys: &mut S,
+    options: &Options,
+) -> Option<Option<u32>> {
+    match &options.fixed_user {
+        None => Some(None),
+        Some(FixedUser::Uid(uid)) => Some(Some(*uid)),
+        Some(FixedUser::Name(name)) => match sys.user_by_name(name) {
+            Ok(info) => Some(Some(info.uid)),
+            Err(_) => {
+                pam.log(
+                    Level::Err,
+                    &format!("Failed to look up user \"{}\"", lossy(name)),
+                );
+                None
+            }
+        },
+    }
 }
 
 struct Run<'a, P: Pam, S: System> {
@@ -193,6 +187,8 @@ struct Run<'a, P: Pam, S: System> {
     identity_failed: bool,
     /// The directory the secret file was first opened in, and its name there.
     dir: Option<(Arc<SecretDir>, CString)>,
+    /// The secret file did not exist when it was opened (ENOENT).
+    not_found: bool,
 }
 
 /// A write that failed, kept until the result is known.
@@ -206,8 +202,43 @@ struct Held {
     file: SecretFile,
 }
 
-impl<P: Pam, S: System> Run<'_, P, S> {
+impl<'a, P: Pam, S: System> Run<'a, P, S> {
+    fn new(pam: &'a mut P, sys: &'a mut S, options: &'a Options) -> Self {
+        Run {
+            pam,
+            sys,
+            options,
+            user: None,
+            user_text: String::from("(null)"),
+            path: None,
+            path_text: String::new(),
+            uid: 0,
+            now: 0,
+            rhost: None,
+            secret_ok: false,
+            state: LoopState::default(),
+            failed_write: None,
+            ids: (0, 0),
+            identity_failed: false,
+            dir: None,
+            not_found: false,
+        }
+    }
+
     fn authenticate(&mut self, fixed_uid: Option<u32>) -> Outcome {
+        let Some(uid) = self.prepare(fixed_uid) else {
+            return Outcome::Failure;
+        };
+        let outcome = self.run_attempt(uid);
+        if self.identity_failed {
+            return Outcome::Failure;
+        }
+        outcome
+    }
+
+    /// Everything before the file is read: the user, the path, the fs identity (tried once).
+    /// Returns the uid whose identity is used; `None` (logged) when the attempt fails here.
+    fn prepare(&mut self, fixed_uid: Option<u32>) -> Option<u32> {
         self.user = self.pam.user().filter(|u| !u.is_empty());
         match &self.user {
             Some(u) => self.user_text = lossy(u),
@@ -221,20 +252,12 @@ impl<P: Pam, S: System> Run<'_, P, S> {
         ));
 
         let target_uid = self.resolve_path(fixed_uid);
-        let Some((uid, gid)) = self.identity(target_uid) else {
-            return Outcome::Failure;
-        };
+        let (uid, gid) = self.identity(target_uid)?;
         self.ids = (uid, gid);
         // The switch is tried once up front, as the original switches before it reads the
         // file, so a host that cannot switch fails here with the original's log line.
-        if self.as_user(|| ()).is_none() {
-            return Outcome::Failure;
-        }
-        let outcome = self.run_attempt(uid);
-        if self.identity_failed {
-            return Outcome::Failure;
-        }
-        outcome
+        self.as_user(|| ())?;
+        Some(uid)
     }
 
     /// Runs `f` (file access only: no logging, no conversation, no other call into the host)
@@ -538,6 +561,7 @@ impl<P: Pam, S: System> Run<'_, P, S> {
                     return Ok(None);
                 }
                 Err(e) => {
+                    self.not_found = e.raw_os_error() == Some(libc::ENOENT);
                     self.err(format!(
                         "Failed to read \"{}\" for \"{}\": {}",
                         self.path_text,
@@ -793,6 +817,174 @@ impl<P: Pam, S: System> Run<'_, P, S> {
         if self.options.debug {
             self.pam
                 .log(Level::Info, &format!("debug: {}", text.as_ref()));
+        }
+    }
+}
+
+/// What the module would make of one account, found by running the module's own steps (user
+/// lookup, path expansion, fs identity, open in the directory, the owner and permission
+/// checks, the lock, size and NUL checks, rate-limit syntax and the secret) up to the point
+/// where it would prompt. Nothing is written and nobody is asked anything.
+#[must_use]
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The module's error and warning lines for this account, in order: the reason for a
+    /// refusal, in the words the module logs it.
+    pub log: Vec<String>,
+    /// The secret file as the module read it; only when it is usable.
+    pub facts: Option<FileFacts>,
+}
+
+/// How the module would treat a login of one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// A usable secret file: a login needs a valid code.
+    Enrolled,
+    /// No secret file and `nullok`: the module ignores the login and the rest of the stack
+    /// decides (with `pam_permit` after it, the user gets in without a code).
+    NoFileNullok,
+    /// No secret file and no `nullok`: every login fails.
+    NoFileRefused,
+    /// Something exists but cannot be used (file, owner, mode, contents, user): every login
+    /// fails, with or without `nullok`.
+    LockedOut,
+}
+
+/// What a usable secret file holds, without its secret or codes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileFacts {
+    /// The secret file's path.
+    pub path: String,
+    /// TOTP (`" TOTP_AUTH`), else HOTP.
+    pub totp: bool,
+    /// `STEP_SIZE`, as written.
+    pub step: Option<String>,
+    /// `WINDOW_SIZE`, as written.
+    pub window: Option<String>,
+    /// `DISALLOW_REUSE` is set.
+    pub disallow_reuse: bool,
+    /// `RATE_LIMIT`'s attempts and seconds (without the recorded timestamps).
+    pub rate_limit: Option<String>,
+    /// The rate limit refuses logins right now.
+    pub rate_limited: bool,
+    /// The number of scratch codes the module would accept.
+    pub scratch_left: usize,
+    /// The learned clock skew (`TIME_SKEW`, in steps), if any.
+    pub skew: Option<String>,
+    /// When the file last changed: the last accepted code, skew change or rate-limit record
+    /// (or the enrolment).
+    pub modified: Option<i64>,
+    /// A leftover temporary file (`<name>~`) sits beside the secret.
+    pub temp_left: bool,
+}
+
+/// Judges one account as the module with `options` would, without prompting or writing.
+pub fn judge<S: System>(sys: &mut S, options: &Options, user: &[u8]) -> Judgement {
+    let mut pam = Recorder {
+        user: user.to_vec(),
+        log: Vec::new(),
+    };
+    let verdict = match fixed_uid(&mut pam, sys, options) {
+        None => (Verdict::LockedOut, None),
+        Some(fixed) => {
+            let mut run = Run::new(&mut pam, sys, options);
+            let v = run.judge(fixed);
+            if run.identity_failed {
+                (Verdict::LockedOut, None)
+            } else {
+                v
+            }
+        }
+    };
+    Judgement {
+        verdict: verdict.0,
+        log: pam.log,
+        facts: verdict.1,
+    }
+}
+
+impl<P: Pam, S: System> Run<'_, P, S> {
+    /// The audit's half of an attempt: as `run_attempt` up to the prompt, without writing.
+    fn judge(&mut self, fixed_uid: Option<u32>) -> (Verdict, Option<FileFacts>) {
+        let Some(uid) = self.prepare(fixed_uid) else {
+            return (Verdict::LockedOut, None);
+        };
+        self.uid = uid;
+        self.now = self.sys.now();
+        if self.path.is_none() {
+            return (Verdict::LockedOut, None);
+        }
+        let mut held = match self.hold(true) {
+            Err(Missing) => return (Verdict::NoFileNullok, None),
+            Ok(None) if self.not_found => return (Verdict::NoFileRefused, None),
+            Ok(None) => return (Verdict::LockedOut, None),
+            Ok(Some(held)) => held,
+        };
+        let pre = policy::before_prompt(&mut held.file, &self.ctx());
+        self.emit(pre.logs.lines());
+        if pre.verdict == PreVerdict::RateLimitInvalid || !pre.secret_ok {
+            return (Verdict::LockedOut, None);
+        }
+        let file = &held.file;
+        let text = |key: &str| file.get(key).map(printable);
+        let temp_left = match self.dir.clone() {
+            Some((dir, name)) => {
+                let temp = crate::os::store::temp_name(&name);
+                matches!(self.as_user(|| dir.entry(&temp)), Some(Ok(Some(_))))
+            }
+            None => false,
+        };
+        let facts = FileFacts {
+            path: self.path_text.clone(),
+            totp: file.is_totp(),
+            step: text("STEP_SIZE"),
+            window: text("WINDOW_SIZE"),
+            disallow_reuse: file.get("DISALLOW_REUSE").is_some(),
+            rate_limit: file.get("RATE_LIMIT").map(|v| {
+                let v = printable(v);
+                v.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+            }),
+            rate_limited: pre.verdict == PreVerdict::RateLimited,
+            scratch_left: file.scratch_codes().len(),
+            skew: text("TIME_SKEW"),
+            modified: held.locked.modified().ok(),
+            temp_left,
+        };
+        (Verdict::Enrolled, Some(facts))
+    }
+}
+
+/// The PAM side of a judgement: the user is given, nobody answers, and the error and warning
+/// lines are kept as the reason.
+struct Recorder {
+    user: Vec<u8>,
+    log: Vec<String>,
+}
+
+impl Pam for Recorder {
+    fn user(&mut self) -> Option<Vec<u8>> {
+        Some(self.user.clone())
+    }
+    fn rhost(&mut self) -> Option<Vec<u8>> {
+        None
+    }
+    fn authtok(&mut self) -> Option<Zeroizing<Vec<u8>>> {
+        None
+    }
+    fn set_authtok(&mut self, _: &[u8]) -> bool {
+        false
+    }
+    fn converse(&mut self, _: &[u8], _: bool) -> Option<Zeroizing<Vec<u8>>> {
+        None
+    }
+    fn error_message(&mut self, _: &str) -> bool {
+        false
+    }
+    fn log(&mut self, level: Level, text: &str) {
+        if matches!(level, Level::Err | Level::Warning) {
+            self.log.push(text.to_owned());
         }
     }
 }
