@@ -37,6 +37,8 @@ pub struct AuditOptions {
     pub service: String,
     /// Where the PAM configuration lives.
     pub pam_dir: PathBuf,
+    /// The module's file name on the module lines.
+    pub module: String,
     /// Accounts named on the command line (looked up directly, so a directory that does not
     /// enumerate still answers); empty for every account.
     pub users: Vec<Vec<u8>>,
@@ -79,7 +81,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
             return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
         }
     };
-    let line = match stack::module_line(&options.pam_dir, &options.service) {
+    let line = match stack::module_line(&options.pam_dir, &options.service, &options.module) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("google-authenticator-audit: {e}");
@@ -190,6 +192,7 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<AuditOptions, 
     Ok(AuditOptions {
         service: m.get_one::<String>("service").cloned().unwrap_or_default(),
         pam_dir: m.get_one::<PathBuf>("pam-dir").cloned().unwrap_or_default(),
+        module: m.get_one::<String>("module").cloned().unwrap_or_default(),
         users: m
             .get_many::<OsString>("user")
             .into_iter()
@@ -213,6 +216,8 @@ fn command() -> Command {
             .help("PAM service whose module line applies"))
         .arg(Arg::new("pam-dir").long("pam-dir").value_name("DIR").default_value("/etc/pam.d")
             .value_parser(clap::value_parser!(PathBuf)).help("Where the PAM services are"))
+        .arg(Arg::new("module").long("module").value_name("FILE").default_value(stack::MODULE)
+            .help("The module's file name on the module line"))
         .arg(Arg::new("uid-min").long("uid-min").value_name("UID")
             .value_parser(clap::value_parser!(u32)).help("Only accounts with at least this uid"))
         .arg(Arg::new("uid-max").long("uid-max").value_name("UID")

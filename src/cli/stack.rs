@@ -10,7 +10,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// The file name every module line of this project ends with.
+/// The file name the module is installed under.
 pub const MODULE: &str = "pam_google_authenticator.so";
 
 /// Includes nest no deeper than this (Linux-PAM's own limit is similar).
@@ -37,8 +37,8 @@ impl StackLine {
         format!("{}:{}", self.file.display(), self.line)
     }
 
-    fn is_module(&self) -> bool {
-        Path::new(&self.module).file_name().and_then(|n| n.to_str()) == Some(MODULE)
+    fn is_module(&self, module: &str) -> bool {
+        Path::new(&self.module).file_name().and_then(|n| n.to_str()) == Some(module)
     }
 }
 
@@ -52,22 +52,25 @@ impl fmt::Display for StackError {
     }
 }
 
-/// The one module line of `service`'s auth stack in `dir` (normally `/etc/pam.d`).
-pub fn module_line(dir: &Path, service: &str) -> Result<StackLine, StackError> {
+/// The one line of `service`'s auth stack in `dir` (normally `/etc/pam.d`) whose module file
+/// is named `module` (normally [`MODULE`]).
+pub fn module_line(dir: &Path, service: &str, module: &str) -> Result<StackLine, StackError> {
     let mut lines = Vec::new();
     flatten(dir, service, 0, &mut lines)?;
-    let found: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].is_module()).collect();
+    let found: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].is_module(module))
+        .collect();
     let at = match found.as_slice() {
         [] => {
             return Err(StackError(format!(
-                "the auth stack of service \"{service}\" has no {MODULE} line"
+                "the auth stack of service \"{service}\" has no {module} line"
             )));
         }
         [one] => *one,
         many => {
             let places: Vec<String> = many.iter().map(|&i| lines[i].location()).collect();
             return Err(StackError(format!(
-                "the auth stack of service \"{service}\" has {} {MODULE} lines ({}); the audit judges one module line",
+                "the auth stack of service \"{service}\" has {} {module} lines ({}); the audit judges one module line",
                 many.len(),
                 places.join(", ")
             )));
@@ -86,7 +89,7 @@ pub fn module_line(dir: &Path, service: &str) -> Result<StackLine, StackError> {
             && i + jump >= at
         {
             return Err(StackError(format!(
-                "{}: {} {} can jump over the {MODULE} line, so whether the module runs depends on that module's answer; the audit cannot tell",
+                "{}: {} {} can jump over the {module} line, so whether the module runs depends on that module's answer; the audit cannot tell",
                 l.location(),
                 l.control,
                 l.module
@@ -254,7 +257,7 @@ mod tests {
             ("common-session", "session required pam_unix.so\n"),
             ("common-password", "password required pam_unix.so\n"),
         ]);
-        let l = module_line(d.path(), "sshd").unwrap();
+        let l = module_line(d.path(), "sshd", MODULE).unwrap();
         assert_eq!(l.control, "required");
         assert_eq!(l.args, vec!["nullok"]);
     }
@@ -275,7 +278,7 @@ mod tests {
                 "auth required /lib/security/pam_google_authenticator.so \\\n  [secret=/var/ga/${USER} x] nullok\n",
             ),
         ]);
-        let l = module_line(d.path(), "svc").unwrap();
+        let l = module_line(d.path(), "svc", MODULE).unwrap();
         assert_eq!(l.args, vec!["secret=/var/ga/${USER} x", "nullok"]);
         assert!(l.location().ends_with("otp:1"));
     }
@@ -300,7 +303,7 @@ mod tests {
         ];
         for (text, want) in cases {
             let d = dir(&[("svc", text)]);
-            let e = module_line(d.path(), "svc").unwrap_err();
+            let e = module_line(d.path(), "svc", MODULE).unwrap_err();
             assert!(e.0.contains(want), "{text:?}: {e}");
         }
     }

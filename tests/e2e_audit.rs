@@ -1,0 +1,242 @@
+//! End-to-end: `google-authenticator-audit` gives the verdict the real stack gives.
+//!
+//! Throwaway accounts are put in every state the audit knows (enrolled; no file; unreadable,
+//! wrong owner, too-open mode, symlink, bad secret, malformed RATE_LIMIT; unknown user). The
+//! shipped `pam.d/nullok-rollout` recipe is installed as an `/etc/pam.d` service twice, as
+//! shipped and with `nullok` removed from the module line. For each service the audit runs
+//! on the accounts, then each account logs in through pamtester, typing the current code at
+//! the prompt. The test fails unless, for every account and both services, the audit's
+//! verdict is the real outcome: `enrolled` and `no-file-nullok` get in, `no-file-refused`
+//! and `locked-out` are refused; and the audit's reason is a line the module logged.
+//!
+//! Needs root. Run: `cargo test --test e2e_audit -- --ignored`.
+
+mod support;
+#[path = "support/e2e/system.rs"]
+mod system;
+
+use std::os::unix::fs::symlink;
+use std::process::Command;
+
+use system::{
+    PamService, PamtesterRun, TempUser, assert_root, now, pamtester, recipe_service, secret_file,
+    unique,
+};
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum State {
+    Enrolled,
+    NotEnrolled,
+    Unreadable,
+    WrongOwner,
+    WrongMode,
+    Symlink,
+    BadSecret,
+    BadRateLimit,
+    UnknownUser,
+}
+
+const STATES: &[State] = &[
+    State::Enrolled,
+    State::NotEnrolled,
+    State::Unreadable,
+    State::WrongOwner,
+    State::WrongMode,
+    State::Symlink,
+    State::BadSecret,
+    State::BadRateLimit,
+    State::UnknownUser,
+];
+
+/// One account in one state; the users are dropped (removed) with it.
+struct Case {
+    state: State,
+    name: String,
+    _user: Option<TempUser>,
+}
+
+fn make(state: State, owner: &TempUser) -> Case {
+    if state == State::UnknownUser {
+        return Case {
+            state,
+            name: unique("ganobody"),
+            _user: None,
+        };
+    }
+    let user = TempUser::new("a");
+    let good = secret_file(&[], &[]);
+    let own = (user.uid, user.gid);
+    match state {
+        State::Enrolled => user.write_secret(&good),
+        State::NotEnrolled | State::UnknownUser => {}
+        State::Unreadable => user.write_secret_as(&good, 0o000, own),
+        State::WrongOwner => user.write_secret_as(&good, 0o600, (owner.uid, owner.gid)),
+        State::WrongMode => user.write_secret_as(&good, 0o644, own),
+        State::Symlink => {
+            let target = user.home.join("real");
+            std::fs::write(&target, &good).expect("write");
+            std::os::unix::fs::chown(&target, Some(user.uid), Some(user.gid)).expect("chown");
+            symlink(&target, user.secret_path()).expect("symlink");
+        }
+        State::BadSecret => user.write_secret("!!not base32!!\n\" TOTP_AUTH\n"),
+        State::BadRateLimit => user.write_secret(&secret_file(&["\" RATE_LIMIT 0 30"], &[])),
+    }
+    Case {
+        state,
+        name: user.name.clone(),
+        _user: Some(user),
+    }
+}
+
+/// The audit's verdict and reason lines per account, from its JSON output.
+fn audit(service: &str, names: &[&str]) -> (Vec<(String, String, Vec<String>)>, i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_google-authenticator-audit"))
+        .args(["--service", service, "--json", "--module"])
+        .arg(support::our_module().file_name().expect("file name"))
+        .args(names)
+        .output()
+        .expect("run the audit");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.starts_with("{\"module_line\":"),
+        "audit output: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rows = Vec::new();
+    for part in text.split("{\"user\":\"").skip(1) {
+        let name = part.split('"').next().unwrap_or_default().to_string();
+        let verdict = field(part, "\"verdict\":\"", "\"");
+        let reasons = strings(&part[part.find("\"reason\":[").map_or(0, |i| i + 10)..]);
+        rows.push((name, verdict, reasons));
+    }
+    (rows, out.status.code().unwrap_or(-1), text)
+}
+
+/// The JSON strings of the array starting at `text`, up to its `]`.
+fn strings(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = text.chars();
+    let mut current: Option<String> = None;
+    while let Some(c) = chars.next() {
+        match (&mut current, c) {
+            (None, ']') => break,
+            (None, '"') => current = Some(String::new()),
+            (None, _) => {}
+            (Some(s), '\\') => {
+                if let Some(n) = chars.next() {
+                    s.push(n);
+                }
+            }
+            (Some(_), '"') => out.extend(current.take()),
+            (Some(s), c) => s.push(c),
+        }
+    }
+    out
+}
+
+fn field(text: &str, start: &str, end: &str) -> String {
+    let Some(at) = text.find(start) else {
+        return String::new();
+    };
+    let rest = &text[at + start.len()..];
+    rest[..rest.find(end).unwrap_or(rest.len())].to_string()
+}
+
+fn login(service: &str, name: &str) -> PamtesterRun {
+    let code = support::totp_code(support::TEST_SECRET, now());
+    pamtester(service, name, &[code])
+}
+
+fn without_nullok(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if !l.trim_start().starts_with('#') && l.contains("pam_google_authenticator.so") {
+                l.replace(" nullok", "")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[test]
+#[ignore = "root tier: pamtester, users and /etc/pam.d"]
+fn the_audit_verdict_is_the_real_login_outcome_for_every_account() {
+    assert_root();
+    let owner = TempUser::new("o");
+    let cases: Vec<Case> = STATES.iter().map(|&s| make(s, &owner)).collect();
+    let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    let shipped = recipe_service("nullok-rollout", &[]);
+    assert!(shipped.contains(" nullok"), "the recipe has nullok");
+    let mut failures = Vec::new();
+    for (label, text, nullok) in [
+        ("nullok-rollout as shipped", shipped.clone(), true),
+        (
+            "nullok-rollout without nullok",
+            without_nullok(&shipped),
+            false,
+        ),
+    ] {
+        let service = PamService::install(&unique("gatest-"), text);
+        let (rows, status, raw) = audit(&service.name, &names);
+        assert_eq!(rows.len(), cases.len(), "{label}: audit output {raw}");
+        let mut any_refused = false;
+        for (case, (name, verdict, reasons)) in cases.iter().zip(&rows) {
+            assert_eq!(name, &case.name);
+            let expect_in = match verdict.as_str() {
+                "enrolled" | "no-file-nullok" => true,
+                "no-file-refused" | "locked-out" => false,
+                other => panic!("{label}: unknown verdict {other:?} for {name}"),
+            };
+            any_refused |= !expect_in;
+            let run = login(&service.name, name);
+            if run.ok != expect_in {
+                failures.push(format!(
+                    "{label}: {:?} ({name}): audit says {verdict}, the login {}\n{}\n{}\n{}",
+                    case.state,
+                    if run.ok { "got in" } else { "was refused" },
+                    run.stdout,
+                    run.stderr,
+                    run.syslog
+                ));
+            }
+            if !expect_in {
+                for r in reasons {
+                    if !run.syslog.contains(r.as_str()) {
+                        failures.push(format!(
+                            "{label}: {:?} ({name}): the audit's reason {r:?} is not in the module's log:\n{}",
+                            case.state, run.syslog
+                        ));
+                    }
+                }
+                if reasons.is_empty() {
+                    failures.push(format!(
+                        "{label}: {:?}: refused without a reason",
+                        case.state
+                    ));
+                }
+            }
+            // The states the test builds must land where they are meant to.
+            let want = match case.state {
+                State::Enrolled => "enrolled",
+                State::NotEnrolled if nullok => "no-file-nullok",
+                State::NotEnrolled => "no-file-refused",
+                _ => "locked-out",
+            };
+            if verdict != want {
+                failures.push(format!(
+                    "{label}: {:?} ({name}): audit says {verdict}, the state is {want}",
+                    case.state
+                ));
+            }
+        }
+        assert_eq!(status, i32::from(any_refused), "{label}: exit status");
+    }
+    assert!(
+        failures.is_empty(),
+        "the audit differs from the real stack:\n\n{}",
+        failures.join("\n\n")
+    );
+}
