@@ -88,8 +88,11 @@ fn make(state: State, owner: &TempUser) -> Case {
     }
 }
 
+/// One account in the audit's JSON: name, verdict, reason lines.
+type AuditRow = (String, String, Vec<String>);
+
 /// The audit's verdict and reason lines per account, from its JSON output.
-fn audit(service: &str, names: &[&str]) -> (Vec<(String, String, Vec<String>)>, i32, String) {
+fn audit(service: &str, names: &[&str]) -> (Vec<AuditRow>, i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_google-authenticator-audit"))
         .args(["--service", service, "--json", "--module"])
         .arg(support::our_module().file_name().expect("file name"))

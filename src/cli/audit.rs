@@ -19,7 +19,7 @@ use clap::{Arg, ArgAction, Command};
 use crate::core::args::Options;
 use crate::core::log::printable;
 use crate::os::user::{self, Account};
-use crate::pam::flow::{self, FileFacts, Judgement, RealSystem, Verdict};
+use crate::pam::flow::{self, FileFacts, Judgement, RealSystem, System, Verdict};
 
 use super::stack;
 
@@ -55,6 +55,9 @@ pub struct AuditOptions {
     /// Worker threads.
     pub threads: usize,
 }
+
+/// An account to audit: its name, and its uid when the database knows it.
+pub type Target = (Vec<u8>, Option<u32>);
 
 /// One audited account.
 #[derive(Debug, Clone)]
@@ -123,7 +126,17 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
 
 /// Judges every account, spread over `threads` workers (each switches its own fs identity:
 /// `setfsuid` is per thread).
-pub fn audit(accounts: &[(Vec<u8>, Option<u32>)], module: &Options, threads: usize) -> Vec<Row> {
+pub fn audit(accounts: &[Target], module: &Options, threads: usize) -> Vec<Row> {
+    audit_with(&RealSystem, accounts, module, threads)
+}
+
+/// [`audit`] with another [`System`] (user lookups), for benchmarks and tests.
+pub fn audit_with<S: System + Clone + Send + Sync>(
+    sys: &S,
+    accounts: &[Target],
+    module: &Options,
+    threads: usize,
+) -> Vec<Row> {
     let threads = threads.clamp(1, 64);
     let chunk = accounts.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
@@ -131,7 +144,7 @@ pub fn audit(accounts: &[(Vec<u8>, Option<u32>)], module: &Options, threads: usi
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
-                    let mut sys = RealSystem;
+                    let mut sys = sys.clone();
                     part.iter()
                         .map(|(name, uid)| Row {
                             name: name.clone(),
@@ -150,7 +163,7 @@ pub fn audit(accounts: &[(Vec<u8>, Option<u32>)], module: &Options, threads: usi
 }
 
 /// The accounts to audit, with their uids when known.
-fn accounts(o: &AuditOptions) -> Result<Vec<(Vec<u8>, Option<u32>)>, String> {
+fn accounts(o: &AuditOptions) -> Result<Vec<Target>, String> {
     if !o.users.is_empty() {
         return Ok(o
             .users

@@ -133,7 +133,7 @@ fn flatten(
             flatten(dir, target, depth + 1, out)?;
             continue;
         }
-        if first.trim_start_matches('-').to_ascii_lowercase() != "auth" {
+        if !first.trim_start_matches('-').eq_ignore_ascii_case("auth") {
             continue;
         }
         let (Some(control), Some(module)) = (tokens.get(1), tokens.get(2)) else {
