@@ -161,12 +161,16 @@ install: build
 	install -D -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_google_authenticator.so
 	install -D -m 0755 $(COMMAND) $(DESTDIR)$(PREFIX)/bin/google-authenticator
 	install -D -m 0644 man/google-authenticator.1 $(DESTDIR)$(PREFIX)/share/man/man1/google-authenticator.1
+	install -D -m 0755 target/release/google-authenticator-audit $(DESTDIR)$(PREFIX)/bin/google-authenticator-audit
+	install -D -m 0644 man/google-authenticator-audit.1 $(DESTDIR)$(PREFIX)/share/man/man1/google-authenticator-audit.1
 	install -D -m 0644 man/pam_google_authenticator.8 $(DESTDIR)$(PREFIX)/share/man/man8/pam_google_authenticator.8
 
 uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_google_authenticator.so
 	rm -f $(DESTDIR)$(PREFIX)/bin/google-authenticator
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/google-authenticator.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/google-authenticator-audit
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/google-authenticator-audit.1
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man8/pam_google_authenticator.8
 
 ## Builds the Debian package with cargo-deb (installed if missing) and checks its file list
