@@ -243,3 +243,91 @@ fn the_audit_verdict_is_the_real_login_outcome_for_every_account() {
         failures.join("\n\n")
     );
 }
+
+/// Runs the audit command with `args`; gives stdout and whether it succeeded.
+fn command(service: &str, args: &[&str]) -> (String, bool) {
+    let out = Command::new(env!("CARGO_BIN_EXE_google-authenticator-audit"))
+        .args(["--service", service, "--module"])
+        .arg(support::our_module().file_name().expect("file name"))
+        .args(args)
+        .output()
+        .expect("run the audit");
+    (
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        out.status.success(),
+    )
+}
+
+#[test]
+#[ignore = "root tier: pamtester, users and /etc/pam.d"]
+fn maintenance_is_checked_through_real_logins() {
+    assert_root();
+    let service = PamService::install(&unique("gatest-"), recipe_service("nullok-rollout", &[]));
+    let s = service.name.as_str();
+    let t = now();
+
+    // New scratch codes: the old ones stop working, a new one works once, the secret stays.
+    let user = TempUser::new("m");
+    user.write_secret(&secret_file(&[], &["11111111", "22222222"]));
+    let (out, ok) = command(s, &["--new-scratch-codes", "2", &user.name]);
+    assert!(ok, "{out}");
+    let codes: Vec<&str> = out
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(codes.len(), 2, "{out}");
+    assert!(
+        !pamtester(s, &user.name, &["11111111".into()]).ok,
+        "an old scratch code"
+    );
+    assert!(
+        pamtester(s, &user.name, &[codes[0].into()]).ok,
+        "a new scratch code"
+    );
+    assert!(
+        !pamtester(s, &user.name, &[codes[0].into()]).ok,
+        "a new scratch code twice"
+    );
+    assert!(login(s, &user.name).ok, "the secret is unchanged");
+    let (audit_out, _) = command(s, &[&user.name]);
+    assert!(audit_out.contains(" enrolled "), "{audit_out}");
+
+    // Rate limit: refused while the record is full, in after the reset.
+    let user = TempUser::new("m");
+    user.write_secret(&secret_file(&[&format!("\" RATE_LIMIT 1 30 {t}")], &[]));
+    assert!(!login(s, &user.name).ok, "rate limited");
+    let (out, ok) = command(s, &["--reset-rate-limit", &user.name]);
+    assert!(ok, "{out}");
+    assert!(login(s, &user.name).ok, "after --reset-rate-limit: {out}");
+
+    // Clock skew: a learned skew of 100 steps refuses the current code until cleared.
+    let user = TempUser::new("m");
+    user.write_secret(&secret_file(&["\" TIME_SKEW 100"], &[]));
+    assert!(!login(s, &user.name).ok, "with a skew of 100 steps");
+    let (out, ok) = command(s, &["--clear-skew", &user.name]);
+    assert!(ok, "{out}");
+    assert!(login(s, &user.name).ok, "after --clear-skew: {out}");
+
+    // Disable: with nullok the user gets in without a code; the file is gone.
+    let user = TempUser::new("m");
+    user.write_secret(&secret_file(&[], &[]));
+    let (out, ok) = command(s, &["--disable", &user.name]);
+    assert!(ok, "{out}");
+    assert!(!user.secret_path().exists());
+    assert!(
+        pamtester(s, &user.name, &[]).ok,
+        "after --disable, with nullok"
+    );
+    let (audit_out, _) = command(s, &[&user.name]);
+    assert!(audit_out.contains("no-file-nullok"), "{audit_out}");
+
+    // Nothing is created for an account without a file.
+    let (out, ok) = command(s, &["--clear-skew", &user.name]);
+    assert!(!ok && out.contains("nothing changed"), "{out}");
+}

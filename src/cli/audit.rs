@@ -17,9 +17,12 @@ use std::process::ExitCode;
 use clap::{Arg, ArgAction, Command};
 
 use crate::core::args::Options;
+use crate::core::file::SecretFile;
 use crate::core::log::printable;
 use crate::os::user::{self, Account};
-use crate::pam::flow::{self, FileFacts, Judgement, RealSystem, System, Verdict};
+use crate::pam::flow::{
+    self, Edited, FileFacts, Judgement, Maintenance, RealSystem, System, Verdict,
+};
 
 use super::stack;
 
@@ -54,6 +57,17 @@ pub struct AuditOptions {
     pub json: bool,
     /// Worker threads.
     pub threads: usize,
+    /// A change to make to the named accounts instead of auditing them.
+    pub maintenance: Option<Op>,
+}
+
+/// An account maintenance operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// Replace the scratch codes with this many new ones (the secret stays).
+    NewScratchCodes(usize),
+    /// One of the module flow's operations.
+    Other(Maintenance),
 }
 
 /// An account to audit: its name, and its uid when the database knows it.
@@ -101,6 +115,9 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
             return EXIT_ERROR;
         }
     };
+    if let Some(op) = options.maintenance {
+        return maintain(&options, &module, op);
+    }
     let accounts = match accounts(&options) {
         Ok(a) => a,
         Err(e) => {
@@ -122,6 +139,65 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
         )
     });
     if refused { EXIT_LOCKED_OUT } else { EXIT_OK }
+}
+
+/// Runs `op` on every named account; prints what was done, or the module's reasons.
+fn maintain(options: &AuditOptions, module: &Options, op: Op) -> u8 {
+    if options.users.is_empty() {
+        eprintln!("google-authenticator-audit: name the accounts to change");
+        return EXIT_ERROR;
+    }
+    let mut status = EXIT_OK;
+    for name in &options.users {
+        let mut sys = RealSystem;
+        let done = match op {
+            Op::NewScratchCodes(n) => flow::maintain(&mut sys, module, name, new_scratch_codes(n)),
+            Op::Other(m) => flow::maintain(&mut sys, module, name, flow::edit_for(m)),
+        };
+        match done {
+            Ok(text) => println!("{}: {text}", printable(name)),
+            Err(reasons) => {
+                status = EXIT_LOCKED_OUT;
+                eprintln!(
+                    "{}: nothing changed: {}",
+                    printable(name),
+                    reasons.join("; ")
+                );
+            }
+        }
+    }
+    status
+}
+
+/// Replaces the scratch codes with `n` new ones; the secret and every other line stay.
+fn new_scratch_codes(n: usize) -> impl FnOnce(&mut SecretFile) -> Result<Edited, String> {
+    move |file: &mut SecretFile| {
+        for old in file.scratch_codes() {
+            file.use_scratch_code(old);
+        }
+        let mut codes = Vec::with_capacity(n);
+        for _ in 0..n {
+            let code = super::enrol::scratch_code(|| {
+                let mut word = [0u8; 4];
+                crate::os::random::fill(&mut word).map(|()| u32::from_ne_bytes(word))
+            })
+            .map_err(|e| format!("Failed to read random bytes: {e}"))?;
+            file.append_line(code.to_string().as_bytes())
+                .map_err(|_| "cannot add a scratch code".to_string())?;
+            codes.push(code);
+        }
+        if file.scratch_codes() != codes {
+            return Err(
+                "a line after the scratch codes would keep new ones from working; fix the file by hand"
+                    .into(),
+            );
+        }
+        let list: Vec<String> = codes.iter().map(u32::to_string).collect();
+        Ok(Edited::text(format!(
+            "{n} new scratch codes, the old ones no longer work: {}",
+            list.join(" ")
+        )))
+    }
 }
 
 /// Judges every account, spread over `threads` workers (each switches its own fs identity:
@@ -218,6 +294,17 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<AuditOptions, 
         shell: bytes("shell"),
         json: m.get_flag("json"),
         threads,
+        maintenance: if let Some(n) = m.get_one::<u8>("new-scratch-codes") {
+            Some(Op::NewScratchCodes(usize::from(*n)))
+        } else if m.get_flag("reset-rate-limit") {
+            Some(Op::Other(Maintenance::ResetRateLimit))
+        } else if m.get_flag("clear-skew") {
+            Some(Op::Other(Maintenance::ClearSkew))
+        } else if m.get_flag("disable") {
+            Some(Op::Other(Maintenance::Disable))
+        } else {
+            None
+        },
     })
 }
 
@@ -243,6 +330,18 @@ fn command() -> Command {
             .help("One JSON object, for scripts"))
         .arg(Arg::new("threads").long("threads").value_name("N")
             .value_parser(clap::value_parser!(usize)).help("Worker threads"))
+        .arg(Arg::new("new-scratch-codes").long("new-scratch-codes").value_name("N")
+            .value_parser(clap::value_parser!(u8).range(1..=10))
+            .help("Replace the named accounts' scratch codes with N new ones (the secret stays)"))
+        .arg(Arg::new("reset-rate-limit").long("reset-rate-limit").action(ArgAction::SetTrue)
+            .help("Forget the named accounts' recorded login attempts (the limit stays)"))
+        .arg(Arg::new("clear-skew").long("clear-skew").action(ArgAction::SetTrue)
+            .help("Forget the named accounts' learned clock skew"))
+        .arg(Arg::new("disable").long("disable").action(ArgAction::SetTrue)
+            .help("Remove the named accounts' secret files: with nullok they get in without a code, without it they are refused"))
+        .group(clap::ArgGroup::new("maintenance")
+            .args(["new-scratch-codes", "reset-rate-limit", "clear-skew", "disable"])
+            .conflicts_with("json"))
         .arg(Arg::new("user").value_name("USER").num_args(0..).value_parser(os())
             .help("Only these accounts (looked up by name)"))
 }

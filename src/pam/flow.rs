@@ -681,6 +681,11 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         if changes.is_empty() {
             return Ok(());
         }
+        self.write_now(held)
+    }
+
+    /// Writes the file as it is in memory, durably, under the lock held.
+    fn write_now(&mut self, held: &Held) -> Result<(), FailedWrite> {
         let Some(written) = self.as_user(|| held.locked.replace(held.file.as_bytes())) else {
             return Err(FailedWrite { errno: None });
         };
@@ -953,6 +958,146 @@ impl<P: Pam, S: System> Run<'_, P, S> {
             temp_left,
         };
         (Verdict::Enrolled, Some(facts))
+    }
+}
+
+/// What an administrator does to one account's secret file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Maintenance {
+    /// Drop the rate-limit record (keep the limit itself).
+    ResetRateLimit,
+    /// Forget the learned clock skew (`TIME_SKEW`, `RESETTING_TIME_SKEW`).
+    ClearSkew,
+    /// Remove the secret file: with `nullok` the user then gets in without a code, without
+    /// it they are refused.
+    Disable,
+}
+
+/// Changes one account's secret file as root, the way a login changes it: found with the
+/// module's path rules and checks, with the user's fs identity, under the module's lock,
+/// written durably. `edit` changes the file in memory and says what it did; `Err` leaves
+/// the file as it was. Returns the text of `edit`, or the module's log lines on failure.
+pub fn maintain<S: System>(
+    sys: &mut S,
+    options: &Options,
+    user: &[u8],
+    edit: impl FnOnce(&mut SecretFile) -> Result<Edited, String>,
+) -> Result<String, Vec<String>> {
+    let mut pam = Recorder {
+        user: user.to_vec(),
+        log: Vec::new(),
+    };
+    let result = match fixed_uid(&mut pam, sys, options) {
+        None => None,
+        Some(fixed) => {
+            let mut run = Run::new(&mut pam, sys, options);
+            let done = run.maintain(fixed, edit);
+            if run.identity_failed { None } else { done }
+        }
+    };
+    match result {
+        Some(text) if pam.log.is_empty() => Ok(text),
+        Some(text) => Ok(format!("{text} ({})", pam.log.join("; "))),
+        None => Err(pam.log),
+    }
+}
+
+/// What an edit of [`maintain`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edited {
+    /// What to tell the administrator.
+    pub text: String,
+    /// Remove the file instead of writing it.
+    pub remove: bool,
+}
+
+impl Edited {
+    /// A change to write back, described by `text`.
+    pub fn text(text: impl Into<String>) -> Edited {
+        Edited {
+            text: text.into(),
+            remove: false,
+        }
+    }
+}
+
+/// The edit of `maintain` for an operation without parameters.
+pub fn edit_for(op: Maintenance) -> impl FnOnce(&mut SecretFile) -> Result<Edited, String> {
+    move |file: &mut SecretFile| match op {
+        Maintenance::ResetRateLimit => {
+            let Some(value) = file.get("RATE_LIMIT").map(<[u8]>::to_vec) else {
+                return Err("the file has no RATE_LIMIT line".into());
+            };
+            let limit: Vec<&[u8]> = value
+                .split(|b| *b == b' ' || *b == b'\t')
+                .filter(|f| !f.is_empty())
+                .take(2)
+                .collect();
+            if limit.len() != 2 {
+                return Err("the RATE_LIMIT line is malformed; fix it by hand".into());
+            }
+            file.set("RATE_LIMIT", &limit.join(&b' '))
+                .map_err(|_| "cannot rewrite RATE_LIMIT".to_string())?;
+            Ok(Edited::text("rate limit reset"))
+        }
+        Maintenance::ClearSkew => {
+            let a = file.remove("TIME_SKEW");
+            let b = file.remove("RESETTING_TIME_SKEW");
+            Ok(Edited::text(if a || b {
+                "learned clock skew cleared"
+            } else {
+                "no learned clock skew"
+            }))
+        }
+        Maintenance::Disable => Ok(Edited {
+            text: "second factor disabled (secret file removed)".into(),
+            remove: true,
+        }),
+    }
+}
+
+impl<P: Pam, S: System> Run<'_, P, S> {
+    fn maintain(
+        &mut self,
+        fixed_uid: Option<u32>,
+        edit: impl FnOnce(&mut SecretFile) -> Result<Edited, String>,
+    ) -> Option<String> {
+        let uid = self.prepare(fixed_uid)?;
+        self.uid = uid;
+        self.now = self.sys.now();
+        self.path.as_ref()?;
+        let mut held = match self.hold(true) {
+            Ok(Some(held)) => held,
+            Ok(None) => return None,
+            Err(Missing) => {
+                self.err(format!("No secret file \"{}\"", self.path_text));
+                return None;
+            }
+        };
+        let Edited { text, remove } = match edit(&mut held.file) {
+            Ok(t) => t,
+            Err(e) => {
+                self.err(e);
+                return None;
+            }
+        };
+        if remove {
+            let (dir, name) = held.locked.location();
+            let (dir, name) = (Arc::clone(dir), name.to_owned());
+            return match self.as_user(|| dir.remove(&name).and_then(|()| dir.sync())) {
+                Some(Ok(_)) => Some(text),
+                Some(Err(e)) => {
+                    self.err(format!(
+                        "Failed to remove \"{}\": {}",
+                        self.path_text,
+                        strerror(&e)
+                    ));
+                    None
+                }
+                None => None,
+            };
+        }
+        self.write_now(&held).ok().map(|()| text)
     }
 }
 
