@@ -1,13 +1,15 @@
 //! End-to-end: `google-authenticator-audit` gives the verdict the real stack gives.
 //!
-//! Throwaway accounts are put in every state the audit knows (enrolled; no file; unreadable,
-//! wrong owner, too-open mode, symlink, bad secret, malformed RATE_LIMIT; unknown user). The
-//! shipped `pam.d/nullok-rollout` recipe is installed as an `/etc/pam.d` service twice, as
-//! shipped and with `nullok` removed from the module line. For each service the audit runs
-//! on the accounts, then each account logs in through pamtester, typing the current code at
-//! the prompt. The test fails unless, for every account and both services, the audit's
-//! verdict is the real outcome: `enrolled` and `no-file-nullok` get in, `no-file-refused`
-//! and `locked-out` are refused; and the audit's reason is a line the module logged.
+//! Throwaway accounts are put in every state the audit knows (enrolled; no file;
+//! unreadable, wrong owner, too-open mode, symlink, bad secret, malformed RATE_LIMIT or
+//! STEP_SIZE; unknown user). The shipped `pam.d/nullok-rollout` recipe is installed as an
+//! `/etc/pam.d` service twice, as shipped and with `nullok` removed from the module line.
+//! For each service the audit runs on the accounts, then each account logs in through
+//! pamtester, typing the current code at the prompt. The test fails unless, for every
+//! account and both services, the audit's verdict is the real outcome: `enrolled` and
+//! `no-file-nullok` get in, `no-file-refused` and `locked-out` are refused; and the audit's
+//! reason is a line the module logged. A second test checks the maintenance operations
+//! through real logins.
 //!
 //! Needs root. Run: `cargo test --test e2e_audit -- --ignored`.
 
@@ -33,6 +35,7 @@ enum State {
     Symlink,
     BadSecret,
     BadRateLimit,
+    BadStepSize,
     UnknownUser,
 }
 
@@ -45,6 +48,7 @@ const STATES: &[State] = &[
     State::Symlink,
     State::BadSecret,
     State::BadRateLimit,
+    State::BadStepSize,
     State::UnknownUser,
 ];
 
@@ -80,6 +84,7 @@ fn make(state: State, owner: &TempUser) -> Case {
         }
         State::BadSecret => user.write_secret("!!not base32!!\n\" TOTP_AUTH\n"),
         State::BadRateLimit => user.write_secret(&secret_file(&["\" RATE_LIMIT 0 30"], &[])),
+        State::BadStepSize => user.write_secret(&secret_file(&["\" STEP_SIZE 0"], &[])),
     }
     Case {
         state,

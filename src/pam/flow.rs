@@ -838,7 +838,8 @@ pub struct Judgement {
     /// The module's error and warning lines for this account, in order: the reason for a
     /// refusal, in the words the module logs it.
     pub log: Vec<String>,
-    /// The secret file as the module read it; only when it is usable.
+    /// The secret file as the module read it: when it is usable, and when only its
+    /// verification codes are refused (a malformed `STEP_SIZE`, ...; scratch codes work).
     pub facts: Option<FileFacts>,
 }
 
@@ -853,7 +854,8 @@ pub enum Verdict {
     /// No secret file and no `nullok`: every login fails.
     NoFileRefused,
     /// Something exists but cannot be used (file, owner, mode, contents, user): every login
-    /// fails, with or without `nullok`.
+    /// fails, with or without `nullok` (with a malformed `STEP_SIZE`, `DIGITS`, `ALGORITHM`
+    /// or `WINDOW_SIZE`, only scratch codes still work).
     LockedOut,
 }
 
@@ -957,6 +959,12 @@ impl<P: Pam, S: System> Run<'_, P, S> {
             modified: held.locked.modified().ok(),
             temp_left,
         };
+        // A malformed STEP_SIZE, DIGITS, ALGORITHM or WINDOW_SIZE fails every code (scratch
+        // codes still work): refused for a login with a code.
+        if let Some(line) = policy::code_option_problem(file, &self.ctx()) {
+            self.err(line);
+            return (Verdict::LockedOut, Some(facts));
+        }
         (Verdict::Enrolled, Some(facts))
     }
 }
