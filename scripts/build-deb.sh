@@ -16,7 +16,8 @@ out=target/debian
 stage=$out/stage
 module=target/release/libpam_google_authenticator.so
 command=target/release/google-authenticator
-for f in "$module" "$command"; do
+audit=target/release/google-authenticator-audit
+for f in "$module" "$command" "$audit"; do
   [ -f "$f" ] || { echo "build-deb: $f is missing; run 'make build' first" >&2; exit 1; }
 done
 
@@ -45,7 +46,9 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note \
   "$stage/lib/$triplet/security/pam_google_authenticator.so"
 install -D -m 0755 "$command" "$stage/usr/bin/google-authenticator"
 strip --remove-section=.comment --remove-section=.note "$stage/usr/bin/google-authenticator"
-for page in man/google-authenticator.1 man/pam_google_authenticator.8; do
+install -D -m 0755 "$audit" "$stage/usr/bin/google-authenticator-audit"
+strip --remove-section=.comment --remove-section=.note "$stage/usr/bin/google-authenticator-audit"
+for page in man/google-authenticator.1 man/google-authenticator-audit.1 man/pam_google_authenticator.8; do
   section=${page##*.}
   install -D -m 0644 "$page" "$stage/usr/share/man/man$section/${page#man/}"
   gzip -9n "$stage/usr/share/man/man$section/${page#man/}"
@@ -72,7 +75,7 @@ chmod 0644 "$stage/$doc/README.md" "$stage/$doc/changelog.gz"
   cp ../../../debian/control debian/control
   dpkg-shlibdeps -Tsubstvars \
     "../stage/lib/$triplet/security/pam_google_authenticator.so" \
-    ../stage/usr/bin/google-authenticator
+    ../stage/usr/bin/google-authenticator ../stage/usr/bin/google-authenticator-audit
   dpkg-gencontrol -p"$pkg" -ldebian/../changelog -Tsubstvars -P../stage -ffiles -v"$version" -Vmisc:Depends=
 )
 (cd "$stage" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z \

@@ -17,6 +17,8 @@ DIVERT=${DIVERT:-}
 FILES="target/release/libpam_google_authenticator.so $PAMDIR/pam_google_authenticator.so 0644
 target/release/google-authenticator $PREFIX/bin/google-authenticator 0755
 man/google-authenticator.1 $PREFIX/share/man/man1/google-authenticator.1 0644
+target/release/google-authenticator-audit $PREFIX/bin/google-authenticator-audit 0755
+man/google-authenticator-audit.1 $PREFIX/share/man/man1/google-authenticator-audit.1 0644
 man/pam_google_authenticator.8 $PREFIX/share/man/man8/pam_google_authenticator.8 0644"
 
 # The names a path may have in dpkg's database on a merged-/usr system.

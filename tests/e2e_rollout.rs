@@ -216,7 +216,13 @@ fn doc_header() -> String {
          group for the run. The third recipe is a **variant**, not a shipped file:\n\
          `pam.d/sshd-password-otp` with `nullok` added to the module line. Over sshd, the\n\
          same stacks are exercised by `tests/e2e_sshd.rs` (key plus code with\n\
-         `pam.d/nullok-rollout`).\n"
+         `pam.d/nullok-rollout`).\n\
+         \n\
+         To know when `nullok` can go, run `google-authenticator-audit` (see the README): it\n\
+         judges every account as the module would, with the module's own checks, and says who\n\
+         still gets in without a code (`no-file-nullok`) and whose file the module refuses\n\
+         (`locked-out`). `tests/e2e_audit.rs` checks its verdicts against real logins through\n\
+         this recipe, with and without `nullok`.\n"
     )
 }
 

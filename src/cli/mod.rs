@@ -16,10 +16,12 @@
 //! in upstream's order.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod enrol;
 pub mod options;
 pub mod prompt;
 pub mod qr;
+pub mod stack;
 pub mod url;
 
 use std::ffi::OsString;

@@ -126,6 +126,35 @@ impl SecretFile {
         Ok(())
     }
 
+    /// Deletes every option line for `key` (with the CR/LF run after it); reports whether
+    /// there was one.
+    pub fn remove(&mut self, key: &str) -> bool {
+        let mut found = false;
+        while let Some(at) = self.find_option(key.as_bytes(), 0) {
+            let len = line_with_terminator(&self.bytes[at..]);
+            self.splice(at..at + len, b"");
+            found = true;
+        }
+        found
+    }
+
+    /// Appends `line` as a line of its own at the end (after a line break if the file does
+    /// not end with one). A line holding CR, LF or NUL is refused.
+    pub fn append_line(&mut self, line: &[u8]) -> Result<(), UnwritableValue> {
+        if line.iter().any(|b| matches!(b, b'\r' | b'\n' | b'\0')) {
+            return Err(UnwritableValue);
+        }
+        let mut add = Vec::with_capacity(line.len() + 2);
+        if !self.bytes.is_empty() && !self.bytes.ends_with(b"\n") {
+            add.push(b'\n');
+        }
+        add.extend_from_slice(line);
+        add.push(b'\n');
+        let end = self.bytes.len();
+        self.splice(end..end, &add);
+        Ok(())
+    }
+
     /// The scratch codes the module would accept, in file order. The scan starts after
     /// line 1, skips blank and option lines, and stops at the first line that is not a
     /// valid scratch code, so codes after such a line are never usable.
@@ -263,6 +292,23 @@ mod tests {
 
     fn file(s: &[u8]) -> SecretFile {
         SecretFile::from_bytes(s.to_vec())
+    }
+
+    #[test]
+    fn remove_deletes_every_line_of_the_key_and_nothing_else() {
+        let mut f = file(b"SECRET\n\" TIME_SKEW 3\r\n\" TOTP_AUTH\n\" TIME_SKEW 4\n12345678\n");
+        assert!(f.remove("TIME_SKEW"));
+        assert_eq!(f.as_bytes(), b"SECRET\n\" TOTP_AUTH\n12345678\n");
+        assert!(!f.remove("TIME_SKEW"));
+    }
+
+    #[test]
+    fn appended_lines_stand_on_their_own() {
+        let mut f = file(b"SECRET\n\" TOTP_AUTH");
+        f.append_line(b"12345678").unwrap();
+        assert_eq!(f.as_bytes(), b"SECRET\n\" TOTP_AUTH\n12345678\n");
+        assert_eq!(f.scratch_codes(), vec![12_345_678]);
+        assert!(f.append_line(b"1\n2").is_err());
     }
 
     #[test]

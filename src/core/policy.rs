@@ -181,6 +181,30 @@ pub fn before_prompt(file: &mut SecretFile, ctx: &Ctx<'_>) -> PreDecision {
     }
 }
 
+/// The line the code check would log for a malformed `STEP_SIZE`, `DIGITS`, `ALGORITHM` or
+/// `WINDOW_SIZE` (in the order the check reads them), which makes every verification code
+/// fail; `None` when codes can be checked. Scratch codes are not affected. For the audit.
+pub fn code_option_problem(file: &SecretFile, ctx: &Ctx<'_>) -> Option<String> {
+    let mut logs = Logs::new(false);
+    let ok = if file.is_totp() {
+        if small_option(file, "STEP_SIZE", DEFAULT_STEP_SIZE, 1..=60).is_none() {
+            logs.err(format!("Invalid STEP_SIZE option in \"{}\"", ctx.path));
+            false
+        } else {
+            digits_or_log(file_digits(file), ctx, &mut logs).is_some()
+                && totp_algorithm(file, ctx, &mut logs).is_some()
+                && window_size(file, ctx, &mut logs).is_some()
+        }
+    } else {
+        digits_or_log(file_digits(file), ctx, &mut logs).is_some()
+            && window_size(file, ctx, &mut logs).is_some()
+    };
+    if ok {
+        return None;
+    }
+    logs.lines().first().map(|l| l.text.clone())
+}
+
 /// One pass of the original's four-pass loop: passes 0 and 2 look for a verification code
 /// (six digits, or the file's `DIGITS`), 1 and 3 for a scratch code; 0 and 1 read PAM_AUTHTOK, 2 and 3 the prompted answer.
 #[derive(Clone, Copy)]
@@ -1180,6 +1204,46 @@ mod tests {
         let d = before_prompt(&mut f, &ctx(300_000, &o));
         assert_eq!(d.verdict, PreVerdict::Continue);
         assert_eq!(f.get("RATE_LIMIT"), Some(&b"3 30 299990 299999 300000"[..]));
+    }
+
+    #[test]
+    fn code_option_problems_are_the_code_checks_lines() {
+        let o = Options::default();
+        let ctx = Ctx {
+            now: 1_000_000,
+            path: "/f",
+            user: "u",
+            rhost: None,
+            options: &o,
+        };
+        let cases = [
+            ("\" TOTP_AUTH\n", None),
+            (
+                "\" TOTP_AUTH\n\" STEP_SIZE 0\n",
+                Some("Invalid STEP_SIZE option in \"/f\""),
+            ),
+            (
+                "\" TOTP_AUTH\n\" DIGITS 9\n",
+                Some("Invalid DIGITS option in \"/f\""),
+            ),
+            (
+                "\" TOTP_AUTH\n\" ALGORITHM MD5\n",
+                Some("Invalid ALGORITHM option in \"/f\""),
+            ),
+            (
+                "\" HOTP_COUNTER 1\n\" WINDOW_SIZE 0\n",
+                Some("Invalid WINDOW_SIZE option in \"/f\""),
+            ),
+            ("\" HOTP_COUNTER 1\n\" STEP_SIZE 0\n", None),
+        ];
+        for (options, want) in cases {
+            let f = file(&format!("JBSWY3DPEHPK3PXP\n{options}"));
+            assert_eq!(
+                code_option_problem(&f, &ctx).as_deref(),
+                want,
+                "{options:?}"
+            );
+        }
     }
 
     #[test]

@@ -335,6 +335,12 @@ impl OpenedFile {
         self.meta.uid
     }
 
+    /// When the file's contents last changed (`st_mtime`, seconds since the epoch), from a
+    /// fresh `fstat`: every accepted code, skew change or rate-limit record rewrites it.
+    pub fn modified(&self) -> io::Result<i64> {
+        Ok(self.file.metadata()?.mtime())
+    }
+
     /// The size in bytes.
     #[must_use]
     pub fn size(&self) -> u64 {

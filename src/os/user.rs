@@ -62,6 +62,105 @@ pub fn by_uid(uid: u32) -> Result<UserInfo, LookupError> {
     })
 }
 
+/// One entry of the passwd database, as the audit lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The login name.
+    pub name: Vec<u8>,
+    /// The user id.
+    pub uid: u32,
+    /// The primary group id.
+    pub gid: u32,
+    /// The login shell, if any.
+    pub shell: Option<Vec<u8>>,
+}
+
+/// Every account the passwd database lists through NSS (files, LDAP, SSSD with enumeration
+/// on), in database order.
+///
+/// Uses `setpwent`/`getpwent`/`endpwent`, which share one cursor per process: call it from
+/// one thread, before any other thread enumerates.
+pub fn all() -> Result<Vec<Account>, LookupError> {
+    let mut out = Vec::new();
+    // SAFETY: setpwent only rewinds libc's enumeration cursor.
+    unsafe { libc::setpwent() };
+    let result = loop {
+        // SAFETY: errno is thread-local; writing it is always allowed.
+        unsafe { *libc::__errno_location() = 0 };
+        // SAFETY: getpwent returns NULL or a pointer to libc's static entry, valid until the
+        // next call on this cursor; it is copied before that.
+        let entry = unsafe { libc::getpwent() };
+        if entry.is_null() {
+            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            break match errno {
+                0 | libc::ENOENT => Ok(out),
+                e => Err(LookupError::Os(e)),
+            };
+        }
+        // SAFETY: non-null; its strings are NULL or live NUL-terminated strings until the next
+        // getpwent call.
+        let pwd = unsafe { &*entry };
+        // SAFETY: as above.
+        let (name, shell) = unsafe { (c_bytes(pwd.pw_name), c_bytes(pwd.pw_shell)) };
+        out.push(Account {
+            name: name.unwrap_or_default(),
+            uid: pwd.pw_uid,
+            gid: pwd.pw_gid,
+            shell,
+        });
+    };
+    // SAFETY: endpwent only closes libc's enumeration cursor.
+    unsafe { libc::endpwent() };
+    result
+}
+
+/// A group's id and the names listed as its members (`getgrnam_r`, growing the buffer on
+/// ERANGE). Users whose primary group it is are not listed; compare their gid.
+pub fn group(name: &[u8]) -> Result<(u32, Vec<Vec<u8>>), LookupError> {
+    let Ok(name) = CString::new(name) else {
+        return Err(LookupError::NotFound);
+    };
+    let mut size = DEFAULT_BUFFER;
+    loop {
+        let mut buf = vec![0u8; size];
+        let mut grp = MaybeUninit::<libc::group>::uninit();
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: every pointer is valid and writable for the call; `buf` has `size` bytes.
+        let rc = unsafe {
+            libc::getgrnam_r(
+                name.as_ptr(),
+                grp.as_mut_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && size < MAX_BUFFER {
+            size = size.saturating_mul(2).min(MAX_BUFFER);
+            continue;
+        }
+        if rc != 0 {
+            return Err(LookupError::Os(rc));
+        }
+        if result.is_null() {
+            return Err(LookupError::NotFound);
+        }
+        // SAFETY: success with a non-null result: the struct is initialised and its strings
+        // point into `buf`, alive here; `gr_mem` is a NULL-terminated array of them.
+        let grp = unsafe { &*result };
+        let mut members = Vec::new();
+        let mut p = grp.gr_mem;
+        // SAFETY: walks the NULL-terminated member array described above.
+        unsafe {
+            while !p.is_null() && !(*p).is_null() {
+                members.extend(c_bytes(*p));
+                p = p.add(1);
+            }
+        }
+        return Ok((grp.gr_gid, members));
+    }
+}
+
 /// Runs one `getpw*_r` call, growing the buffer on ERANGE, and copies the entry out.
 ///
 /// `call` receives the passwd struct to fill, the string buffer and its length, and where to
