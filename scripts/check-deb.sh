@@ -16,6 +16,7 @@ files=$(dpkg -c "$deb")
 for entry in \
   "-rw-r--r-- .*\./lib/$triplet/security/pam_google_authenticator.so\$" \
   "-rwxr-xr-x .*\./usr/bin/google-authenticator\$" \
+  "-rwxr-xr-x .*\./usr/bin/google-authenticator-audit\$" \
   "-rw-r--r-- .*\./usr/share/man/man1/google-authenticator.1.gz\$" \
   "-rw-r--r-- .*\./usr/share/man/man8/pam_google_authenticator.8.gz\$" \
   "-rw-r--r-- .*\./$doc/copyright\$" \
