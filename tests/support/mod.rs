@@ -899,6 +899,10 @@ const DRIVER_WORDS: &[&str] = &[
     "clock",
     "waiting",
     "end",
+    // --show-fsid, --show-time and --pause-at-prompt.
+    "conv_fsid",
+    "elapsed_ns",
+    "paused",
 ];
 
 impl Outcome {
