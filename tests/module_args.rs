@@ -825,20 +825,11 @@ fn the_shipped_fail2ban_filter_catches_every_refusal_with_the_client_address() {
     assert_eq!(expected_hosts.len(), 3, "three refusals:\n{log}");
     let log_file = dir.path().join("auth.log");
     std::fs::write(&log_file, &log).unwrap();
-    let out = std::process::Command::new("python3")
-        .arg(f2b.join("usr/bin/fail2ban-regex"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--print-all-matched")
-        .arg(&log_file)
-        .arg("pam-google-authenticator")
-        .env("PYTHONPATH", f2b.join("usr/lib/python3/dist-packages"))
-        .output()
-        .expect("harness error: python3 fail2ban-regex");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "harness error: fail2ban-regex failed:\n{text}"
+    let text = support::fail2ban_regex(
+        &log_file,
+        "pam-google-authenticator",
+        Some(&config),
+        &["--print-all-matched"],
     );
     assert!(
         text.contains(&format!(", {} matched,", expected_hosts.len())),

@@ -154,7 +154,7 @@ fn fixed_uid<P: Pam, S: System>(
             Err(_) => {
                 pam.log(
                     Level::Err,
-                    &format!("Failed to look up user \"{}\"", lossy(name)),
+                    &format!("Failed to look up user \"{}\"", printable(name)),
                 );
                 None
             }
@@ -241,7 +241,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
     fn prepare(&mut self, fixed_uid: Option<u32>) -> Option<u32> {
         self.user = self.pam.user().filter(|u| !u.is_empty());
         match &self.user {
-            Some(u) => self.user_text = lossy(u),
+            Some(u) => self.user_text = printable(u),
             None => {
                 self.err("pam_get_user() failed to get a user name when checking verification code")
             }
@@ -331,7 +331,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             },
         ) {
             Ok(p) => {
-                self.path_text = lossy(&p);
+                self.path_text = printable(&p);
                 self.path = Some(p);
                 Some(uid)
             }
@@ -726,7 +726,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         let temp = e
             .temp
             .as_deref()
-            .map(|t| lossy(t.as_os_str().as_bytes()))
+            .map(|t| printable(t.as_os_str().as_bytes()))
             .unwrap_or_default();
         let why = strerror(&e.error);
         let line = match e.step {
@@ -791,7 +791,12 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
     /// every service, not only sshd. Upstream's own lines, which name no address, stay as
     /// they are.
     fn log_failure(&mut self) {
-        let rhost = self.pam.rhost().map(|h| printable(&h)).unwrap_or_default();
+        // PAM_RHOST was read once for the attempt; a failure before that reads it now.
+        let rhost = match &self.rhost {
+            Some(h) => Some(h.clone()),
+            None => self.pam.rhost(),
+        };
+        let rhost = rhost.map(|h| printable(&h)).unwrap_or_default();
         let tty = self.pam.tty().map(|t| printable(&t)).unwrap_or_default();
         let ruser = self.pam.ruser().map(|u| printable(&u)).unwrap_or_default();
         let (uid, euid) = crate::os::host::uid_and_euid();
@@ -1144,9 +1149,3 @@ impl Pam for Recorder {
 
 /// `nullok` applies: the secret file does not exist.
 struct Missing;
-
-/// Text from outside (user names, paths) as it goes into a log line: control characters
-/// escaped, so no value can start a line of its own.
-fn lossy(bytes: &[u8]) -> String {
-    printable(bytes)
-}

@@ -174,6 +174,32 @@ fn fetch_reference_module() -> PathBuf {
         .unwrap_or_else(|| panic!("{} has no pam_google_authenticator.so", root.display()))
 }
 
+/// Runs fail2ban-regex from Debian's fail2ban package (unpacked under target/, never
+/// installed) on `log` with `filter`, reading filters from `config` (by default the
+/// package's own `/etc/fail2ban`); gives its report. Panics with a harness error when it
+/// cannot run.
+pub fn fail2ban_regex(log: &Path, filter: &str, config: Option<&Path>, extra: &[&str]) -> String {
+    let f2b = unpacked_debian_package("fail2ban", "fail2ban");
+    let config = config.map_or_else(|| f2b.join("etc/fail2ban"), Path::to_path_buf);
+    let out = Command::new("python3")
+        .arg(f2b.join("usr/bin/fail2ban-regex"))
+        .arg("--config")
+        .arg(&config)
+        .args(extra)
+        .arg(log)
+        .arg(filter)
+        .env("PYTHONPATH", f2b.join("usr/lib/python3/dist-packages"))
+        .output()
+        .expect("harness error: python3 fail2ban-regex");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "harness error: fail2ban-regex failed:\n{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
 /// Debian's package `name`, downloaded once with `apt-get download` and unpacked with
 /// `dpkg -x` into `target/<cache>/root` (never installed, so no service starts); gives that
 /// directory.
