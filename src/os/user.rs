@@ -120,12 +120,11 @@ pub fn group(name: &[u8]) -> Result<(u32, Vec<Vec<u8>>), LookupError> {
     let Ok(name) = CString::new(name) else {
         return Err(LookupError::NotFound);
     };
-    let mut size = DEFAULT_BUFFER;
-    loop {
-        let mut buf = vec![0u8; size];
+    with_growing_buffer(DEFAULT_BUFFER, |buf| {
         let mut grp = MaybeUninit::<libc::group>::uninit();
         let mut result: *mut libc::group = std::ptr::null_mut();
-        // SAFETY: every pointer is valid and writable for the call; `buf` has `size` bytes.
+        // SAFETY: every pointer is valid and writable for the call; `buf` has `buf.len()`
+        // bytes.
         let rc = unsafe {
             libc::getgrnam_r(
                 name.as_ptr(),
@@ -135,15 +134,8 @@ pub fn group(name: &[u8]) -> Result<(u32, Vec<Vec<u8>>), LookupError> {
                 &mut result,
             )
         };
-        if rc == libc::ERANGE && size < MAX_BUFFER {
-            size = size.saturating_mul(2).min(MAX_BUFFER);
-            continue;
-        }
-        if rc != 0 {
-            return Err(LookupError::Os(rc));
-        }
-        if result.is_null() {
-            return Err(LookupError::NotFound);
+        if rc != 0 || result.is_null() {
+            return (rc, None);
         }
         // SAFETY: success with a non-null result: the struct is initialised and its strings
         // point into `buf`, alive here; `gr_mem` is a NULL-terminated array of them.
@@ -157,8 +149,8 @@ pub fn group(name: &[u8]) -> Result<(u32, Vec<Vec<u8>>), LookupError> {
                 p = p.add(1);
             }
         }
-        return Ok((grp.gr_gid, members));
-    }
+        (0, Some((grp.gr_gid, members)))
+    })
 }
 
 /// Runs one `getpw*_r` call, growing the buffer on ERANGE, and copies the entry out.
@@ -169,9 +161,7 @@ fn lookup<F>(mut call: F) -> Result<UserInfo, LookupError>
 where
     F: FnMut(*mut libc::passwd, *mut c_char, usize, *mut *mut libc::passwd) -> c_int,
 {
-    let mut size = initial_buffer_size();
-    loop {
-        let mut buf = vec![0u8; size];
+    with_growing_buffer(initial_buffer_size(), |buf| {
         let mut pwd = MaybeUninit::<libc::passwd>::uninit();
         let mut result: *mut libc::passwd = std::ptr::null_mut();
         let rc = call(
@@ -180,20 +170,34 @@ where
             buf.len(),
             &mut result,
         );
-        if rc == libc::ERANGE && size < MAX_BUFFER {
-            size = size.saturating_mul(2).min(MAX_BUFFER);
-            continue;
-        }
-        if rc != 0 {
-            return Err(LookupError::Os(rc));
-        }
-        if result.is_null() {
-            return Err(LookupError::NotFound);
+        if rc != 0 || result.is_null() {
+            return (rc, None);
         }
         // SAFETY: on success with a non-null result, the libc function has initialised the
         // passwd struct it points to (which is `pwd`), and its string fields point either to
         // NULL or into `buf`, which is still alive here.
-        return Ok(unsafe { copy_entry(&*result) });
+        (0, Some(unsafe { copy_entry(&*result) }))
+    })
+}
+
+/// Runs a reentrant `get*_r` lookup with a buffer of `size` bytes, doubling it (up to
+/// [`MAX_BUFFER`]) while the call answers ERANGE. `call` makes the call with the buffer and
+/// gives its return code and the entry, copied out while the buffer lives (`None`: no such
+/// entry).
+fn with_growing_buffer<T>(
+    mut size: usize,
+    mut call: impl FnMut(&mut [u8]) -> (c_int, Option<T>),
+) -> Result<T, LookupError> {
+    loop {
+        let mut buf = vec![0u8; size];
+        match call(&mut buf) {
+            (libc::ERANGE, _) if size < MAX_BUFFER => {
+                size = size.saturating_mul(2).min(MAX_BUFFER);
+            }
+            (0, Some(entry)) => return Ok(entry),
+            (0, None) => return Err(LookupError::NotFound),
+            (rc, _) => return Err(LookupError::Os(rc)),
+        }
     }
 }
 
