@@ -28,7 +28,7 @@ use super::cnum::{is_c_space, span, strtol, strtoul};
 use super::file::SecretFile;
 use super::input::{self, CodeKind};
 use super::log::{Logs, printable};
-use super::otp::{Algorithm, CODE_MODULUS, MAX_DIGITS, MIN_DIGITS, OtpKey, modulus};
+use super::otp::{Algorithm, MAX_DIGITS, MIN_DIGITS, OtpKey, modulus};
 
 /// Default TOTP step in seconds.
 pub const DEFAULT_STEP_SIZE: u64 = 30;
@@ -644,37 +644,31 @@ fn check_code(
     }
 }
 
-/// The key of [`decoy_totp_check`]: any fixed key does, the results are thrown away.
-const DECOY_KEY: &[u8; 20] = b"decoy key, not used.";
+/// The file of [`decoy_totp_check`]: a TOTP file with the default settings. Any secret
+/// does; the results are thrown away.
+const DECOY_FILE: &[u8] = b"MRSWG6JAN5TCA5DIMUQGI5LNNV4Q\n\" TOTP_AUTH\n";
 
-/// Does the HMAC work of checking a wrong `code` against a TOTP file with the default
-/// settings (the window of [`DEFAULT_WINDOW_SIZE`] steps, then the skew search unless
-/// `noskewadj`), under a throwaway key, and forgets the result.
+/// Checks a wrong `code` against a TOTP file with the default settings (the window, then
+/// the skew search unless `noskewadj`) with the very code an enrolled user's check runs,
+/// on a throwaway file and secret, and forgets the result.
 ///
 /// Run when there is no usable secret (unknown user, no file, unreadable or invalid file),
 /// so a wrong code costs the same whether or not the user is enrolled: the time a login
 /// takes does not tell an attacker which accounts have a second factor.
 fn decoy_totp_check(code: u32, ctx: &Ctx<'_>) {
-    if code >= CODE_MODULUS {
-        return;
-    }
-    let Some(key) = OtpKey::new(DECOY_KEY) else {
+    let mut file = SecretFile::from_bytes(DECOY_FILE.to_vec());
+    let Some(secret) = file.decode_secret() else {
         return;
     };
-    let tm = ctx.now / DEFAULT_STEP_SIZE as i64;
-    let window = DEFAULT_WINDOW_SIZE as i64;
-    let mut hit = subtle::Choice::from(0);
-    for i in -((window - 1) / 2)..=window / 2 {
-        hit |= key.code(tm.wrapping_add(i) as u64).ct_eq(&code);
-    }
-    if !ctx.options.no_skew_adjust {
-        for i in 0..SKEW_SEARCH_STEPS {
-            for offset in [-i, i] {
-                hit |= key.code(tm.wrapping_add(offset) as u64).ct_eq(&code);
-            }
-        }
-    }
-    std::hint::black_box(bool::from(hit));
+    let check = check_totp(
+        &mut file,
+        &secret,
+        code,
+        ctx,
+        &mut Vec::new(),
+        &mut Logs::new(false),
+    );
+    std::hint::black_box(matches!(check, Check::Match));
 }
 
 /// Parses STEP_SIZE, WINDOW_SIZE or DIGITS: a number in `range`, followed by nothing or by
