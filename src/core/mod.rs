@@ -15,3 +15,4 @@ pub mod log;
 pub mod otp;
 pub mod path;
 pub mod policy;
+pub mod sha1_lanes;

@@ -15,6 +15,8 @@ use sha1::Sha1;
 use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
+use super::sha1_lanes::{KeyedSha1, LANES};
+
 /// Number of distinct six-digit codes.
 pub const CODE_MODULUS: u32 = 1_000_000;
 
@@ -64,7 +66,7 @@ pub fn modulus(digits: u32) -> u32 {
 
 #[derive(Clone)]
 enum Keyed {
-    Sha1(Hmac<Sha1>),
+    Sha1(KeyedSha1),
     Sha256(Hmac<Sha256>),
     Sha512(Hmac<Sha512>),
 }
@@ -101,7 +103,7 @@ impl OtpKey {
             return None;
         }
         let mac = match algorithm {
-            Algorithm::Sha1 => Keyed::Sha1(<Hmac<Sha1> as KeyInit>::new_from_slice(secret).ok()?),
+            Algorithm::Sha1 => Keyed::Sha1(KeyedSha1::new(secret)),
             Algorithm::Sha256 => {
                 Keyed::Sha256(<Hmac<Sha256> as KeyInit>::new_from_slice(secret).ok()?)
             }
@@ -128,10 +130,15 @@ impl OtpKey {
     #[inline(always)]
     pub fn code(&self, counter: u64) -> u32 {
         let word = match &self.mac {
-            Keyed::Sha1(mac) => truncate(mac, counter),
+            Keyed::Sha1(keyed) => keyed.truncated(&[counter; LANES])[0],
             Keyed::Sha256(mac) => truncate(mac, counter),
             Keyed::Sha512(mac) => truncate(mac, counter),
         };
+        self.reduce(word)
+    }
+
+    #[inline(always)]
+    fn reduce(&self, word: u32) -> u32 {
         match self.modulus {
             CODE_MODULUS => word % CODE_MODULUS,
             10_000_000 => word % 10_000_000,
@@ -142,6 +149,51 @@ impl OtpKey {
     /// Whether `code` is the HOTP value for `counter`, compared in constant time.
     pub fn matches(&self, counter: u64, code: u32) -> bool {
         self.code(counter).ct_eq(&code).into()
+    }
+
+    /// The position of the first of `counters` whose code is `code`. Every code is computed
+    /// and compared (in constant time) whatever matched, so the time taken does not tell
+    /// where a match was. HMAC-SHA1 computes [`LANES`] counters at a time.
+    pub fn find(&self, counters: impl IntoIterator<Item = u64>, code: u32) -> Option<usize> {
+        let mut found = None;
+        let mut note = |index: usize, word: u32| {
+            let hit = self.reduce(word).ct_eq(&code);
+            if bool::from(hit) && found.is_none() {
+                found = Some(index);
+            }
+        };
+        match &self.mac {
+            Keyed::Sha1(keyed) => {
+                let mut counters = counters.into_iter();
+                let mut start = 0;
+                loop {
+                    let mut batch = [0u64; LANES];
+                    let mut filled = 0;
+                    for (slot, counter) in batch.iter_mut().zip(counters.by_ref()) {
+                        *slot = counter;
+                        filled += 1;
+                    }
+                    if filled == 0 {
+                        break;
+                    }
+                    for (i, word) in keyed.truncated(&batch).into_iter().take(filled).enumerate() {
+                        note(start + i, word);
+                    }
+                    start += filled;
+                }
+            }
+            Keyed::Sha256(mac) => {
+                for (i, counter) in counters.into_iter().enumerate() {
+                    note(i, truncate(mac, counter));
+                }
+            }
+            Keyed::Sha512(mac) => {
+                for (i, counter) in counters.into_iter().enumerate() {
+                    note(i, truncate(mac, counter));
+                }
+            }
+        }
+        found
     }
 }
 

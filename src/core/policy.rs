@@ -21,8 +21,6 @@
 //! correctly, a malformed DISALLOW_REUSE list is logged, and the code that completes a skew
 //! resync is recorded as used.
 
-use subtle::ConstantTimeEq;
-
 use super::args::Options;
 use super::cnum::{is_c_space, span, strtol, strtoul};
 use super::file::SecretFile;
@@ -763,13 +761,10 @@ fn check_hotp(
     let Some(key) = OtpKey::with(secret, Algorithm::Sha1, digits) else {
         return Check::Error;
     };
-    let mut matched = None;
-    for i in 0..window as i64 {
-        let c = counter.wrapping_add(i);
-        if key.matches(c as u64, code) && matched.is_none() {
-            matched = Some(c);
-        }
-    }
+    let counters = (0..window as i64).map(|i| counter.wrapping_add(i) as u64);
+    let matched = key
+        .find(counters, code)
+        .map(|i| counter.wrapping_add(i as i64));
     match matched {
         Some(c) => {
             let next = c.wrapping_add(1);
@@ -833,15 +828,12 @@ fn check_totp(
     let key = &key;
     // Offsets -floor((w-1)/2) ..= floor(w/2): one step further into the future for even w.
     let window = window as i64;
-    let base = tm.wrapping_add(skew);
-    let mut matched = None;
-    for i in -((window - 1) / 2)..=window / 2 {
-        let c = base.wrapping_add(i);
-        if key.matches(c as u64, code) && matched.is_none() {
-            matched = Some(c);
-        }
-    }
-    if let Some(c) = matched {
+    let first = tm.wrapping_add(skew).wrapping_sub((window - 1) / 2);
+    let counters = (0..window).map(|i| first.wrapping_add(i) as u64);
+    if let Some(c) = key
+        .find(counters, code)
+        .map(|i| first.wrapping_add(i as i64))
+    {
         return match record_reuse(file, c, window, step, ctx, changes, logs) {
             true => Check::Match,
             false => Check::Error,
@@ -928,16 +920,13 @@ fn skew_resync(
     changes: &mut Vec<Change>,
     logs: &mut Logs,
 ) -> Check {
-    let mut found: Option<i64> = None;
-    for i in 0..SKEW_SEARCH_STEPS {
-        for offset in [-i, i] {
-            let hit = key.code(tm.wrapping_add(offset) as u64).ct_eq(&code);
-            if bool::from(hit) && found.is_none() {
-                found = Some(offset);
-            }
-        }
-    }
-    let Some(skew) = found else {
+    // Offsets 0, 0, -1, 1, -2, 2, ...: the first match in this order wins, as upstream's.
+    let offset = |k: usize| {
+        let i = (k / 2) as i64;
+        if k.is_multiple_of(2) { -i } else { i }
+    };
+    let counters = (0..2 * SKEW_SEARCH_STEPS as usize).map(|k| tm.wrapping_add(offset(k)) as u64);
+    let Some(skew) = key.find(counters, code).map(offset) else {
         return Check::NoMatch;
     };
     logs.debug(|| "time skew adjusted".into());
