@@ -472,6 +472,37 @@ fn a_caught_panic_prints_nothing_and_leaves_nothing_behind() {
     );
 }
 
+/// The unwinder a caught panic needs is linked into the module (`build.rs`), so a login
+/// does not load and unload `libgcc_s.so.1` in hosts that do not link it (sshd, login,
+/// su). The panicking test module is linked the same way, so the test above shows that
+/// this unwinder catches a panic under a real C host.
+#[test]
+fn the_modules_carry_their_unwinder() {
+    for module in [our_module(), panics_module()] {
+        let out = Command::new("readelf")
+            .arg("--dynamic")
+            .arg(&module)
+            .output()
+            .unwrap_or_else(|e| panic!("harness error: cannot run readelf: {e}"));
+        assert!(
+            out.status.success(),
+            "harness error: readelf {}",
+            module.display()
+        );
+        let dynamic = String::from_utf8_lossy(&out.stdout);
+        let needed: Vec<&str> = dynamic.lines().filter(|l| l.contains("(NEEDED)")).collect();
+        assert!(
+            !needed.is_empty(),
+            "harness error: no NEEDED entries in {dynamic}"
+        );
+        assert!(
+            !needed.iter().any(|l| l.contains("libgcc_s")),
+            "{} needs libgcc_s: {needed:#?}",
+            module.display()
+        );
+    }
+}
+
 /// The same under memcheck: nothing lost, nothing left reachable through the module.
 #[test]
 fn memcheck_finds_nothing_left_by_a_caught_panic() {
