@@ -117,6 +117,7 @@ root-tier:
 ## and writes no report; `make test` runs it.
 BENCH_ITERATIONS ?= 200
 BENCH_WAVES      ?= 20
+BENCH_SMOKE_ITERATIONS ?= 3
 bench: deps
 	$(CARGO) build --locked --release --lib
 	BENCH_ITERATIONS=$(BENCH_ITERATIONS) BENCH_WAVES=$(BENCH_WAVES) BENCH_PROFILE=release \
@@ -124,7 +125,7 @@ bench: deps
 
 bench-smoke:
 	$(CARGO) build --locked --lib
-	BENCH_ITERATIONS=3 BENCH_WAVES=2 BENCH_PROFILE=debug bash bench/run.sh smoke
+	BENCH_ITERATIONS=$(BENCH_SMOKE_ITERATIONS) BENCH_WAVES=2 BENCH_PROFILE=debug bash bench/run.sh smoke
 
 ## The end-to-end tests alone: the pam.d/ recipes behind a private sshd on 127.0.0.1 and
 ## through pamtester, with throwaway users (see tests/e2e_*.rs). root-tier already runs

@@ -279,7 +279,7 @@ static const struct case_def cases[] = {
     {"scratch", "path", "", F_TOTP, 17, 0, A_SCRATCH, PAM_SUCCESS, 1, 1,
      "scratch code: accepted and removed; file rewritten"},
     {"rate_limited", "path", "", F_RATE_FRESH, 17, 3, A_NOW, PAM_AUTH_ERR, 0, 1,
-     "RATE_LIMIT 3 30 with 3 fresh attempts: refused, no prompt; attempt recorded"},
+     "RATE_LIMIT 3 30 with 3 attempts in the last 3 s: refused, no prompt; attempt recorded"},
     {"reuse_ok", "path", "", F_REUSE, 17, 0, A_NOW, PAM_SUCCESS, 1, 1,
      "DISALLOW_REUSE, right code: accepted; step recorded"},
     {"hotp_ok", "path", "", F_HOTP, 0, 0, A_HOTP1, PAM_SUCCESS, 1, 1,
@@ -324,8 +324,10 @@ static void make_contents(const struct case_def *c, time_t now, char *buf, size_
     append(buf, cap, "%s\n", SECRET_B32);
     if (c->contents == F_RATE_FRESH) {
         append(buf, cap, "\" RATE_LIMIT 3 30");
+        /* now-2, now-1, now: the call's own attempt makes one too many, and the newest three
+         * that are kept always differ from these, so the rewrite always changes the file. */
         for (int i = 0; i < c->entries; i++)
-            append(buf, cap, " %ld", (long)now);
+            append(buf, cap, " %ld", (long)now - (c->entries - 1 - i));
         append(buf, cap, "\n");
     } else if (c->contents == F_RATE_OLD) {
         append(buf, cap, "\" RATE_LIMIT 3 30");

@@ -292,7 +292,7 @@ def main():
     w("```sh")
     w("make bench                          # BENCH_ITERATIONS=200 BENCH_WAVES=20 by default")
     w("make bench BENCH_ITERATIONS=1000    # more calls per case")
-    w("make bench-smoke                    # a few calls, no report; part of make test")
+    w("make bench-smoke                    # a few calls; part of make test (docs/ untouched)")
     w("```\n")
     w("`make bench` runs `cargo build --locked --release --lib` and `bash bench/run.sh full`:")
     w("it compiles the host `bench/ga_bench.c` and the syslog receiver `bench/syslog_sink.c`")
@@ -414,7 +414,10 @@ def main():
         w("measured in that column. Then the split of start→end between `pam_start` (service file,")
         w("module load: ld.so maps and relocates it and its libraries and runs their constructors),")
         w("`pam_authenticate` and `pam_end` (unload), and the module's costliest functions in")
-        w("`pam_authenticate` (Debian's module is stripped: addresses only).\n")
+        w("`pam_authenticate` (Debian's module is stripped: addresses only). Loading libgcc_s with")
+    w("our module (mapping, relocation, symbol lookup) is counted under ld.so; the libgcc_s row")
+    w("is its own code only. System calls and page faults are not instructions: the time")
+    w("tables show them.\n")
         for name in cases:
             if cases[name]["group"] != "path":
                 continue

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Runs the side-by-side benchmark of our module and Debian's C module (see bench/README.md).
+# Runs the side-by-side benchmark of our module and Debian's C module (method and results:
+# docs/BENCHMARKS.md, which the full run rewrites).
 #
 #   bench/run.sh full    timing, callgrind for every case, docs/BENCHMARKS.md rewritten
 #   bench/run.sh smoke   a few calls per case, callgrind for one case, the report generated
