@@ -415,9 +415,9 @@ def main():
         w("module load: ld.so maps and relocates it and its libraries and runs their constructors),")
         w("`pam_authenticate` and `pam_end` (unload), and the module's costliest functions in")
         w("`pam_authenticate` (Debian's module is stripped: addresses only). Loading libgcc_s with")
-    w("our module (mapping, relocation, symbol lookup) is counted under ld.so; the libgcc_s row")
-    w("is its own code only. System calls and page faults are not instructions: the time")
-    w("tables show them.\n")
+        w("our module (mapping, relocation, symbol lookup) is counted under ld.so; the libgcc_s row")
+        w("is its own code only. System calls and page faults are not instructions: the time")
+        w("tables show them.\n")
         for name in cases:
             if cases[name]["group"] != "path":
                 continue

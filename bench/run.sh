@@ -252,6 +252,9 @@ export BENCH_TMPFS
 BENCH_TMPFS="$(findmnt -n -o FSTYPE,SOURCE -T "$BENCH_WORK" | tr -s ' ' | sed 's/ / on /')"
 report=$out/smoke-report.md
 [ "$mode" = full ] && report=$root/docs/BENCHMARKS.md
-python3 bench/report.py "$mode" "$BENCH_WORK" >"$report.new"
+if ! python3 bench/report.py "$mode" "$BENCH_WORK" >"$report.new"; then
+    rm -f "$report.new"
+    die "the report could not be written"
+fi
 mv "$report.new" "$report"
 say "report written to ${report#"$root"/}"
