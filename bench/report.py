@@ -210,7 +210,11 @@ def machine(work):
     glibc = sh("getconf", "GNU_LIBC_VERSION")
     pam = sh("dpkg-query", "-W", "-f=${Version}", "libpam0g") or "?"
     rustc = sh("rustc", "--version") or "?"
-    commit = sh("git", "describe", "--always", "--dirty", "--abbrev=12") or "?"
+    commit = sh("git", "rev-parse", "--short=12", "HEAD") or "?"
+    # The report itself does not count as a local change.
+    if sh("git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+          ":(exclude)docs/BENCHMARKS.md"):
+        commit += " with uncommitted changes"
     before = open(os.path.join(work, "load-before")).read().split()
     after = open(os.path.join(work, "load-after")).read().split()
     return {
