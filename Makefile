@@ -3,6 +3,7 @@
 #   make demo      build, enrol a throwaway secret, authenticate through the real libpam
 #   make test      everything CI runs (installs the Debian packages it needs when root)
 #   make e2e       only the end-to-end tests (real sshd, pamtester, /etc/pam.d; as root)
+#   make bench     times our module against Debian's C module, writes docs/BENCHMARKS.md
 #   make campaign-hygiene   long memory and host hygiene runs, with figures
 #   make campaigns long runs of every reliability campaign (docs/RELIABILITY.md; as root)
 #   make install   install what `make build` built: the module next to pam_unix.so, the
@@ -33,7 +34,7 @@ APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime o
                 openssh-server openssh-client python3 python3-pexpect python3-venv nodejs \
                 strace valgrind lintian dpkg-dev rpm rpmlint
 
-.PHONY: all build deps e2e-deps demo test check unit root-tier e2e fuzz-smoke fuzz-campaign fuzz-seeds differential-long campaign-hygiene campaigns install rpm uninstall deb clean
+.PHONY: all build deps e2e-deps demo test check unit bench bench-smoke root-tier e2e fuzz-smoke fuzz-campaign fuzz-seeds differential-long campaign-hygiene campaigns install rpm uninstall deb clean
 
 all: build
 
@@ -87,7 +88,7 @@ demo: deps
 ## Everything CI runs. The root tier runs only as root and says so otherwise. Test output
 ## is kept in target/test-logs and summed up at the end.
 LOGS := target/test-logs
-test: deps check unit root-tier fuzz-smoke
+test: deps check unit bench-smoke root-tier fuzz-smoke
 	@cat $(LOGS)/*.log | awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
 	  END { printf "\nAll test suites together (unit, integration, root tier):\n"; \
 	        printf "%d passed, %d failed\n", p, f; exit (f > 0) }'
@@ -108,6 +109,23 @@ root-tier:
 	else \
 	  echo "NOTE: the root tier (privilege switching, /etc/pam.d services) needs root; run 'sudo make root-tier'."; \
 	fi
+
+## The side-by-side benchmark of our module and Debian's C module through the real libpam
+## (bench/run.sh; method in docs/BENCHMARKS.md): timing, callgrind, then docs/BENCHMARKS.md
+## is rewritten. A few minutes on two cores. bench-smoke runs every case a few times on the
+## debug build of `make unit` (fails when a case fails or the modules take different paths)
+## and writes no report; `make test` runs it.
+BENCH_ITERATIONS ?= 200
+BENCH_WAVES      ?= 20
+BENCH_SMOKE_ITERATIONS ?= 3
+bench: deps
+	$(CARGO) build --locked --release --lib
+	BENCH_ITERATIONS=$(BENCH_ITERATIONS) BENCH_WAVES=$(BENCH_WAVES) BENCH_PROFILE=release \
+	  bash bench/run.sh full
+
+bench-smoke:
+	$(CARGO) build --locked --lib
+	BENCH_ITERATIONS=$(BENCH_SMOKE_ITERATIONS) BENCH_WAVES=2 BENCH_PROFILE=debug bash bench/run.sh smoke
 
 ## The end-to-end tests alone: the pam.d/ recipes behind a private sshd on 127.0.0.1 and
 ## through pamtester, with throwaway users (see tests/e2e_*.rs). root-tier already runs
