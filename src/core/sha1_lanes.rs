@@ -63,20 +63,23 @@ impl KeyedSha1 {
         } else {
             padded[..key.len()].copy_from_slice(key);
         }
-        let pad_state = |pad: u32| {
-            let mut block = words(&padded);
-            for word in &mut block {
-                *word ^= pad;
-            }
-            let state = compress_one(H0, &block);
-            block.zeroize();
-            state
-        };
-        let keyed = KeyedSha1 {
-            inner: pad_state(0x3636_3636),
-            outer: pad_state(0x5c5c_5c5c),
-        };
+        // The inner and outer pad blocks in lanes 0 and 1 of one compression. (As in the
+        // hmac crate, the compression's own copies in registers and on the stack are not
+        // wiped; the buffers this function owns are.)
+        let mut key = words(&padded);
         padded.zeroize();
+        let mut state = H0.map(u32x4::splat);
+        compress(
+            &mut state,
+            key.map(|w| u32x4::new([w ^ 0x3636_3636, w ^ 0x5c5c_5c5c, 0, 0])),
+        );
+        key.zeroize();
+        let mut lanes = state.map(u32x4::to_array);
+        let keyed = KeyedSha1 {
+            inner: lanes.map(|l| l[0]),
+            outer: lanes.map(|l| l[1]),
+        };
+        lanes.zeroize();
         keyed
     }
 

@@ -2,10 +2,13 @@
 //!
 //! The flow follows the original module's order (arguments, user, path, fs identity, file
 //! checks, rate limit and grace period, prompt, code checks, write-back, result) but never
-//! trusts what it read without the lock after the prompt: every decision that changes the
-//! file is taken on a fresh read under an exclusive lock and written durably before the
-//! result is returned (see `DESIGN.md`, "The state update protocol"). A user typing slowly
-//! holds no lock.
+//! changes the file on what it read without the lock: every decision that changes the file
+//! is taken on a fresh read under an exclusive lock and written durably before the result
+//! is returned (see `DESIGN.md`, "The state update protocol"). A decision that changes
+//! nothing (a right TOTP code without `DISALLOW_REUSE`, a wrong code without a rate limit)
+//! is taken on the one read without the lock, as the original takes every decision, so
+//! logins that write nothing never wait for each other. A user typing slowly holds no
+//! lock.
 //!
 //! The flow talks to PAM only through the [`Pam`] trait and looks users and time up only
 //! through [`System`], so the whole of it runs in tests with a scripted conversation.
@@ -189,6 +192,8 @@ struct Run<'a, P: Pam, S: System> {
     dir: Option<(Arc<SecretDir>, CString)>,
     /// The secret file did not exist when it was opened (ENOENT).
     not_found: bool,
+    /// The file as read without the lock, while nothing has been written since.
+    snapshot: Option<Snapshot>,
 }
 
 /// A write that failed, kept until the result is known.
@@ -200,6 +205,53 @@ struct FailedWrite {
 struct Held {
     locked: LockedFile,
     file: SecretFile,
+}
+
+/// A secret file that passed the checks, read without the lock. Decisions that leave the
+/// file as it is are taken on it; one that changes the file is taken again on a fresh read
+/// under the lock ([`Run::lock_snapshot`]).
+struct Snapshot {
+    opened: OpenedFile,
+    file: SecretFile,
+}
+
+/// The passes of one step, run on a file in memory.
+struct Trial {
+    pending: Pending,
+    changes: Vec<Change>,
+    logs: Vec<LogLine>,
+}
+
+/// Where the passes left the attempt.
+#[derive(Clone, Copy)]
+enum Pending {
+    /// Not decided yet (more passes follow).
+    Undecided,
+    /// A code was accepted; the attempt succeeds once the password is handed on (when
+    /// `forward_pass` asks for that).
+    Accepted(Accepted),
+    /// The attempt fails.
+    Refused,
+}
+
+impl Trial {
+    /// The attempt's result, given whether handing the password on worked.
+    fn success(&self, handed_on: Option<bool>) -> Option<bool> {
+        match self.pending {
+            Pending::Undecided => None,
+            Pending::Accepted(_) => Some(handed_on.unwrap_or(true)),
+            Pending::Refused => Some(false),
+        }
+    }
+}
+
+/// What locking an opened file gave.
+enum Locking {
+    Held(Held),
+    /// Another login replaced the file before the lock was obtained: open it again.
+    Replaced,
+    /// Unusable (logged).
+    Failed,
 }
 
 impl<'a, P: Pam, S: System> Run<'a, P, S> {
@@ -222,6 +274,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             identity_failed: false,
             dir: None,
             not_found: false,
+            snapshot: None,
         }
     }
 
@@ -251,9 +304,13 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         let target_uid = self.resolve_path(fixed_uid);
         let (uid, gid) = self.identity(target_uid)?;
         self.ids = (uid, gid);
-        // The switch is tried once up front, as the original switches before it reads the
-        // file, so a host that cannot switch fails here with the original's log line.
-        self.as_user(|| ())?;
+        // The original switches before it reads the file, so a host that cannot switch fails
+        // before any prompt with the original's log line. The first file access is that
+        // switch when there is a file to read (see `run_attempt`); without one it is tried
+        // here.
+        if self.path.is_none() {
+            self.as_user(|| ())?;
+        }
         Some(uid)
     }
 
@@ -368,29 +425,8 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         self.now = self.sys.now();
         self.rhost = self.pam.rhost();
 
-        if self.path.is_some() {
-            match self.hold(true) {
-                Ok(Some(mut held)) => {
-                    let pre = policy::before_prompt(&mut held.file, &self.ctx());
-                    self.emit(pre.logs.lines());
-                    self.secret_ok = pre.secret_ok;
-                    match pre.verdict {
-                        PreVerdict::Grace => return Outcome::Success,
-                        PreVerdict::RateLimitInvalid => return Outcome::Failure,
-                        PreVerdict::RateLimited => {
-                            if let Err(f) = self.write(&held, &pre.changes) {
-                                self.report_write_failure(&f);
-                            }
-                            return Outcome::Failure;
-                        }
-                        PreVerdict::Continue => {
-                            self.failed_write = self.write(&held, &pre.changes).err();
-                        }
-                    }
-                }
-                Ok(None) => {}
-                Err(Missing) => return Outcome::Ignore,
-            }
+        if let Some(outcome) = self.before_prompt() {
+            return outcome;
         }
         if !self.secret_ok {
             self.pam.log(
@@ -451,53 +487,163 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         }
     }
 
-    /// Runs `passes` on a fresh locked read; when `last`, also finishes the attempt (HOTP
-    /// advance, result line, grace record). Writes the changes before returning. Returns
-    /// `Some(success)` once the attempt is decided.
-    fn decide(&mut self, passes: &[Pass<'_>], last: bool) -> Option<bool> {
-        let mut held = if self.secret_ok {
-            self.hold(false).unwrap_or_default()
-        } else {
-            None
+    /// Reads the file and takes the decisions before the prompt (rate limit, grace period).
+    /// `Some` when the attempt ends there.
+    ///
+    /// The read is the first file access, with the first switch of fs ids: a host that
+    /// cannot switch fails here, before any prompt. The decisions are taken on the file as
+    /// read without the lock when they change nothing (no rate limit); otherwise again on a
+    /// fresh read under the lock, and written.
+    fn before_prompt(&mut self) -> Option<Outcome> {
+        self.path.as_ref()?;
+        let snapshot = match self.peek(true) {
+            Ok(snapshot) => snapshot,
+            Err(Missing) => return Some(Outcome::Ignore),
         };
+        if self.identity_failed {
+            return Some(Outcome::Failure);
+        }
+        let mut snapshot = snapshot?;
+        // The policy changes the file in memory only along with a change it lists.
+        let pre = policy::before_prompt(&mut snapshot.file, &self.ctx());
+        let (pre, held) = if pre.changes.is_empty() {
+            self.snapshot = Some(snapshot);
+            (pre, None)
+        } else {
+            // Unusable under the lock (logged): the code is asked for anyway.
+            let mut held = self.lock_snapshot(snapshot)?;
+            (
+                policy::before_prompt(&mut held.file, &self.ctx()),
+                Some(held),
+            )
+        };
+        self.emit(pre.logs.lines());
+        self.secret_ok = pre.secret_ok;
+        let written = match &held {
+            Some(held) => self.write(held, &pre.changes),
+            None => Ok(()),
+        };
+        match pre.verdict {
+            PreVerdict::Grace => Some(Outcome::Success),
+            PreVerdict::RateLimitInvalid => Some(Outcome::Failure),
+            PreVerdict::RateLimited => {
+                if let Err(f) = written {
+                    self.report_write_failure(&f);
+                }
+                Some(Outcome::Failure)
+            }
+            PreVerdict::Continue => {
+                self.failed_write = written.err();
+                None
+            }
+        }
+    }
+
+    /// Runs `passes`; when `last`, also finishes the attempt (HOTP advance, result line,
+    /// grace record). Returns `Some(success)` once the attempt is decided.
+    ///
+    /// A decision that changes nothing is taken on the file as read without the lock (the
+    /// read before the prompt while nothing has been written since, or a new one). One that
+    /// changes the file is taken again on a fresh read under the lock, and written before
+    /// this returns: a one-time code is always used up under the lock.
+    fn decide(&mut self, passes: &[Pass<'_>], last: bool) -> Option<bool> {
+        // The password could not be handed on after a trial on the unlocked read.
+        let mut forwarded = None;
+        let mut held = None;
+        if self.secret_ok {
+            if self.snapshot.is_none() {
+                self.snapshot = self.peek(false).unwrap_or_default();
+            }
+            if let Some(mut snapshot) = self.snapshot.take() {
+                // The policy changes the file in memory only along with a change it lists,
+                // so a trial without changes leaves the snapshot as read.
+                let mut state = self.state;
+                let mut trial = self.run_passes(&mut snapshot.file, passes, last, &mut state);
+                let assumed = trial.success(Some(true));
+                self.conclude(&mut snapshot.file, &state, &mut trial, assumed);
+                if trial.changes.is_empty() {
+                    let decided = match trial.pending {
+                        Pending::Accepted(accepted) => {
+                            Some(self.forward_password(passes, accepted))
+                        }
+                        _ => assumed,
+                    };
+                    if decided == assumed {
+                        self.state = state;
+                        self.emit(&trial.logs);
+                        self.snapshot = Some(snapshot);
+                        return decided;
+                    }
+                    forwarded = Some(false);
+                }
+                held = self.lock_snapshot(snapshot);
+            }
+        }
         // Without a usable file the passes still run, against nothing, so the attempt looks
         // the same from outside (prompts, result) whatever is wrong with the file.
         let mut nothing = SecretFile::from_bytes(Vec::new());
-        let (file, secret) = match held.as_mut() {
-            Some(h) => {
-                let secret = h.file.decode_secret();
-                (&mut h.file, secret)
-            }
-            None => (&mut nothing, None),
+        let file = match held.as_mut() {
+            Some(h) => &mut h.file,
+            None => &mut nothing,
         };
         let mut state = self.state;
-        let decision = policy::check_passes(
-            file,
-            secret.as_deref().map(|s| &s[..]),
-            passes,
-            &mut state,
-            &self.ctx(),
-        );
-        self.state = state;
-        let mut changes = decision.changes;
-        let mut logs: Vec<LogLine> = decision.logs.lines().to_vec();
-        let decided = match decision.verdict {
-            PassVerdict::Undecided if !last => None,
-            PassVerdict::Success(accepted) => Some(self.forward_password(passes, accepted)),
-            PassVerdict::Undecided | PassVerdict::Failure => Some(false),
+        let mut trial = self.run_passes(file, passes, last, &mut state);
+        let decided = match (trial.pending, forwarded) {
+            (Pending::Accepted(accepted), None) => Some(self.forward_password(passes, accepted)),
+            _ => trial.success(forwarded),
         };
-        if let Some(success) = decided {
-            let fin = policy::finish(file, success, &self.state, &self.ctx());
-            changes.extend(fin.changes);
-            logs.extend(fin.logs.lines().iter().cloned());
-        }
-        self.emit(&logs);
+        self.conclude(file, &state, &mut trial, decided);
+        self.state = state;
+        self.emit(&trial.logs);
         if let Some(h) = &held
-            && let Err(f) = self.write(h, &changes)
+            && let Err(f) = self.write(h, &trial.changes)
         {
             self.failed_write.get_or_insert(f);
         }
         decided
+    }
+
+    /// The passes on `file` (changed in memory), up to the verdict.
+    fn run_passes(
+        &self,
+        file: &mut SecretFile,
+        passes: &[Pass<'_>],
+        last: bool,
+        state: &mut LoopState,
+    ) -> Trial {
+        let secret = file.decode_secret();
+        let decision = policy::check_passes(
+            file,
+            secret.as_deref().map(|s| &s[..]),
+            passes,
+            state,
+            &self.ctx(),
+        );
+        let pending = match decision.verdict {
+            PassVerdict::Undecided if !last => Pending::Undecided,
+            PassVerdict::Success(accepted) => Pending::Accepted(accepted),
+            PassVerdict::Undecided | PassVerdict::Failure => Pending::Refused,
+        };
+        Trial {
+            pending,
+            changes: decision.changes,
+            logs: decision.logs.lines().to_vec(),
+        }
+    }
+
+    /// Finishes the attempt on `file` once it is decided (`success` is `Some`).
+    fn conclude(
+        &self,
+        file: &mut SecretFile,
+        state: &LoopState,
+        trial: &mut Trial,
+        success: Option<bool>,
+    ) {
+        if let Some(success) = success {
+            let fin = policy::finish(file, success, state, &self.ctx());
+            trial.changes.extend(fin.changes);
+            trial.logs.extend(fin.logs.lines().iter().cloned());
+        }
     }
 
     /// With `forward_pass`, hands the password in front of the accepted code to the next
@@ -528,121 +674,170 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
     /// Opens, checks, locks and reads the secret file. `Ok(None)` when it is unusable (the
     /// reason is logged); `Err(Missing)` when it does not exist and `nullok` applies.
     fn hold(&mut self, first: bool) -> Result<Option<Held>, Missing> {
-        let uid = self.uid;
-        let Some(path_bytes) = self.path.clone() else {
-            return Ok(None);
-        };
-        let path = Path::new(OsStr::from_bytes(&path_bytes));
         for _ in 0..MAX_REOPENS {
-            // After the first open, the file is looked for in the directory it was found in,
-            // never through the path again (see `os::dir`).
-            let dir = self.dir.clone();
-            let Some(opened) = self.as_user(|| match dir {
-                Some((dir, name)) => OpenedFile::open_in(dir, name),
-                None => OpenedFile::open(path),
-            }) else {
+            let Some(opened) = self.open_checked(first)? else {
                 return Ok(None);
             };
-            let opened = match opened {
-                Ok(f) => f,
-                Err(e)
-                    if e.raw_os_error() == Some(libc::ENOENT) && self.options.nullok && first =>
-                {
-                    return Err(Missing);
-                }
-                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                    self.err(format!(
-                        "Secret file \"{}\" is not a regular file",
-                        self.path_text
-                    ));
-                    return Ok(None);
-                }
-                Err(e) => {
-                    self.not_found = e.raw_os_error() == Some(libc::ENOENT);
-                    self.err(format!(
-                        "Failed to read \"{}\" for \"{}\": {}",
-                        self.path_text,
-                        self.user_text,
-                        strerror(&e)
-                    ));
-                    return Ok(None);
-                }
-            };
-            if first {
-                let mode = opened.mode() & 0o3777;
-                self.debug(|r| {
-                    format!(
-                        "Secret file permissions are {mode:04o}. Allowed permissions are {:04o}",
-                        r.options.allowed_perm & 0o7777
-                    )
-                });
+            match self.lock(opened, first) {
+                Locking::Held(held) => return Ok(Some(held)),
+                Locking::Replaced => {}
+                Locking::Failed => return Ok(None),
             }
-            if self.dir.is_none() {
-                let (dir, name) = opened.location();
-                self.dir = Some((Arc::clone(dir), name.to_owned()));
-            }
-            let owner = (!self.options.no_strict_owner).then_some(uid);
-            if let Err(e) = opened.check(PermPolicy::only(self.options.allowed_perm), owner) {
-                self.log_check_error(e, uid);
-                return Ok(None);
-            }
-            // The wait for the lock runs as the user too: it looks the path up again.
-            let Some(locked) = self.as_user(|| opened.lock(LOCK_TIMEOUT)) else {
-                return Ok(None);
-            };
-            let locked = match locked {
-                Ok(l) => l,
-                Err(LockError::Replaced) => continue,
-                Err(LockError::DirectoryReplaced) => {
-                    self.err(format!(
-                        "The directory of secret file \"{}\" changed while the login was in progress; refusing it",
-                        self.path_text
-                    ));
-                    return Ok(None);
-                }
-                Err(LockError::TimedOut) => {
-                    self.err(format!(
-                        "Timed out waiting for the lock on \"{}\"",
-                        self.path_text
-                    ));
-                    return Ok(None);
-                }
-                Err(LockError::Io(e)) => {
-                    self.err(format!(
-                        "Failed to lock \"{}\": {}",
-                        self.path_text,
-                        strerror(&e)
-                    ));
-                    return Ok(None);
-                }
-            };
-            // The file may have changed while we waited: check what is locked now.
-            if let Err(e) = locked.check(PermPolicy::only(self.options.allowed_perm), owner) {
-                self.log_check_error(e, uid);
-                return Ok(None);
-            }
-            let bytes = match locked.read_contents() {
-                Ok(b) => b,
-                Err(ReadError::Nul) => {
-                    self.err(format!("Invalid file contents in \"{}\"", self.path_text));
-                    return Ok(None);
-                }
-                Err(_) => {
-                    self.err(format!("Could not read \"{}\"", self.path_text));
-                    return Ok(None);
-                }
-            };
-            if first {
-                self.debug(|r| format!("\"{}\" read", r.path_text));
-            }
-            let file = SecretFile::from_bytes(bytes.to_vec());
-            return Ok(Some(Held { locked, file }));
         }
         self.err(format!(
             "Secret file \"{}\" keeps changing; giving up",
             self.path_text
         ));
         Ok(None)
+    }
+
+    /// Opens, checks and reads the secret file without the lock (one switch of fs ids, for
+    /// the open). As [`hold`](Self::hold) otherwise.
+    fn peek(&mut self, first: bool) -> Result<Option<Snapshot>, Missing> {
+        let Some(opened) = self.open_checked(first)? else {
+            return Ok(None);
+        };
+        let Some(file) = self.read(&opened, first) else {
+            return Ok(None);
+        };
+        Ok(Some(Snapshot { opened, file }))
+    }
+
+    /// Locks the file `snapshot` was read from and reads it again; opens it again when
+    /// another login replaced it meanwhile. `None` when unusable (logged).
+    fn lock_snapshot(&mut self, snapshot: Snapshot) -> Option<Held> {
+        match self.lock(snapshot.opened, false) {
+            Locking::Held(held) => Some(held),
+            Locking::Replaced => self.hold(false).unwrap_or_default(),
+            Locking::Failed => None,
+        }
+    }
+
+    /// Opens the secret file as the user and checks it. `Ok(None)` when it is unusable or
+    /// the switch of fs ids failed (logged).
+    fn open_checked(&mut self, first: bool) -> Result<Option<OpenedFile>, Missing> {
+        let Some(path_bytes) = self.path.clone() else {
+            return Ok(None);
+        };
+        let path = Path::new(OsStr::from_bytes(&path_bytes));
+        // After the first open, the file is looked for in the directory it was found in,
+        // never through the path again (see `os::dir`).
+        let dir = self.dir.clone();
+        let Some(opened) = self.as_user(|| match dir {
+            Some((dir, name)) => OpenedFile::open_in(dir, name),
+            None => OpenedFile::open(path),
+        }) else {
+            return Ok(None);
+        };
+        let opened = match opened {
+            Ok(f) => f,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && self.options.nullok && first => {
+                return Err(Missing);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                self.err(format!(
+                    "Secret file \"{}\" is not a regular file",
+                    self.path_text
+                ));
+                return Ok(None);
+            }
+            Err(e) => {
+                self.not_found = e.raw_os_error() == Some(libc::ENOENT);
+                self.err(format!(
+                    "Failed to read \"{}\" for \"{}\": {}",
+                    self.path_text,
+                    self.user_text,
+                    strerror(&e)
+                ));
+                return Ok(None);
+            }
+        };
+        if first {
+            let mode = opened.mode() & 0o3777;
+            self.debug(|r| {
+                format!(
+                    "Secret file permissions are {mode:04o}. Allowed permissions are {:04o}",
+                    r.options.allowed_perm & 0o7777
+                )
+            });
+        }
+        if self.dir.is_none() {
+            let (dir, name) = opened.location();
+            self.dir = Some((Arc::clone(dir), name.to_owned()));
+        }
+        if let Err(e) = opened.check(PermPolicy::only(self.options.allowed_perm), self.owner()) {
+            self.log_check_error(e, self.uid);
+            return Ok(None);
+        }
+        Ok(Some(opened))
+    }
+
+    /// The owner the file must have (none with `no_strict_owner`).
+    fn owner(&self) -> Option<u32> {
+        (!self.options.no_strict_owner).then_some(self.uid)
+    }
+
+    /// Locks an opened file, checks it again as it is under the lock, and reads it.
+    fn lock(&mut self, opened: OpenedFile, first: bool) -> Locking {
+        // The wait for the lock runs as the user too: it looks the path up again.
+        let Some(locked) = self.as_user(|| opened.lock(LOCK_TIMEOUT)) else {
+            return Locking::Failed;
+        };
+        let locked = match locked {
+            Ok(l) => l,
+            Err(LockError::Replaced) => return Locking::Replaced,
+            Err(LockError::DirectoryReplaced) => {
+                self.err(format!(
+                    "The directory of secret file \"{}\" changed while the login was in progress; refusing it",
+                    self.path_text
+                ));
+                return Locking::Failed;
+            }
+            Err(LockError::TimedOut) => {
+                self.err(format!(
+                    "Timed out waiting for the lock on \"{}\"",
+                    self.path_text
+                ));
+                return Locking::Failed;
+            }
+            Err(LockError::Io(e)) => {
+                self.err(format!(
+                    "Failed to lock \"{}\": {}",
+                    self.path_text,
+                    strerror(&e)
+                ));
+                return Locking::Failed;
+            }
+        };
+        // The file may have changed while we waited: check what is locked now.
+        if let Err(e) = locked.check(PermPolicy::only(self.options.allowed_perm), self.owner()) {
+            self.log_check_error(e, self.uid);
+            return Locking::Failed;
+        }
+        match self.read(&locked, first) {
+            Some(file) => Locking::Held(Held { locked, file }),
+            None => Locking::Failed,
+        }
+    }
+
+    /// Reads an opened (and checked) file. `None` when that fails (logged).
+    fn read(&mut self, opened: &OpenedFile, first: bool) -> Option<SecretFile> {
+        let mut bytes = match opened.read_contents() {
+            Ok(b) => b,
+            Err(ReadError::Nul) => {
+                self.err(format!("Invalid file contents in \"{}\"", self.path_text));
+                return None;
+            }
+            Err(_) => {
+                self.err(format!("Could not read \"{}\"", self.path_text));
+                return None;
+            }
+        };
+        if first {
+            self.debug(|r| format!("\"{}\" read", r.path_text));
+        }
+        // The buffer moves into the file model (which wipes it), leaving nothing to copy.
+        Some(SecretFile::from_bytes(std::mem::take(&mut *bytes)))
     }
 
     fn log_check_error(&mut self, e: CheckError, uid: u32) {
