@@ -3,8 +3,8 @@
  * the real libpam, call by call in alternation, on the same secret files.
  *
  * Written in C so that the process holds nothing but libc, libpam and what libpam loads: in
- * particular not libgcc_s, which our module needs and which sshd, login and su do not link,
- * so a real login pays for loading it. The host refuses to run when libgcc_s is mapped.
+ * particular not libgcc_s, which sshd, login and su do not link, so a module that needs it
+ * pays for loading it at every real login. The host refuses to run when libgcc_s is mapped.
  *
  *   ga_bench -o OURS -c C_MODULE -d DIR [-n ITERATIONS] [-w WAVES] [-k CASE] [-m ours|c]
  *            [-r SEED]

@@ -308,8 +308,8 @@ def main():
 
     w("## Method\n")
     w("- One host process in C that links only libc and libpam (no libgcc_s: sshd, login and su")
-    w("  do not link it, so our module pays for loading it at every login; the host refuses to")
-    w("  run if it is mapped). Each call is `pam_start_confdir` with a private `pam.d` holding one")
+    w("  do not link it, so a module that needs it pays for loading it at every login; the host")
+    w("  refuses to run if it is mapped). Each call is `pam_start_confdir` with a private `pam.d` holding one")
     w("  line, `auth required <module> secret=<file> <args>`, then `pam_authenticate`, then")
     w("  `pam_end`; libpam loads the module in `pam_start` and unloads it in `pam_end`.")
     w("- Calls alternate between the modules, in random order within each pair, so both see the")
@@ -375,7 +375,7 @@ def main():
     mod = [n for n, (_, mm) in maps.items() if mm]
     w("After every case, with no login in progress, the host checked `/proc/self/maps`: "
       + ("libgcc_s stayed mapped after " + ", ".join(gcc) + " (later loads were cheaper). "
-         if gcc else "libgcc_s was not mapped (every load of our module loaded it again); ")
+         if gcc else "libgcc_s was not mapped; ")
       + ("a module stayed mapped after " + ", ".join(mod) + "." if mod
          else "neither module stayed mapped.") + "\n")
 
@@ -418,8 +418,8 @@ def main():
         w("measured in that column. Then the split of start→end between `pam_start` (service file,")
         w("module load: ld.so maps and relocates it and its libraries and runs their constructors),")
         w("`pam_authenticate` and `pam_end` (unload), and the module's costliest functions in")
-        w("`pam_authenticate` (Debian's module is stripped: addresses only). Loading libgcc_s with")
-        w("our module (mapping, relocation, symbol lookup) is counted under ld.so; the libgcc_s row")
+        w("`pam_authenticate` (Debian's module is stripped: addresses only). Loading a module's")
+        w("libraries (mapping, relocation, symbol lookup) is counted under ld.so; a library's row")
         w("is its own code only. System calls and page faults are not instructions: the time")
         w("tables show them.\n")
         for name in cases:
