@@ -13,7 +13,12 @@
 //! * [`core`]: pure logic with no I/O, no clock and no `unsafe` (OTP maths, the secret-file
 //!   model, module arguments, the decision policy).
 
+// `unsafe` is allowed only in the boundary with the system: `os`, and the PAM glue in
+// `pam::live` (with the entry points `pam_hooks!` generates in `pam`).
+#![deny(unsafe_code)]
+
 pub mod cli;
 pub mod core;
+#[allow(unsafe_code)]
 pub mod os;
 pub mod pam;

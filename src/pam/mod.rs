@@ -9,6 +9,7 @@
 
 pub mod flow;
 pub mod guard;
+#[allow(unsafe_code)]
 mod live;
 
 use std::ffi::CStr;
