@@ -6,9 +6,9 @@
 //! is taken on a fresh read under an exclusive lock and written durably before the result
 //! is returned (see `DESIGN.md`, "The state update protocol"). A decision that changes
 //! nothing (a right TOTP code without `DISALLOW_REUSE`, a wrong code without a rate limit)
-//! is taken on the one read without the lock, as the original takes every decision, so
-//! logins that write nothing never wait for each other. A user typing slowly holds no
-//! lock.
+//! is taken on a read without the lock, so logins that write nothing never wait for each
+//! other; nothing read before the prompt is trusted after it. A user typing slowly holds
+//! no lock.
 //!
 //! The flow talks to PAM only through the [`Pam`] trait and looks users and time up only
 //! through [`System`], so the whole of it runs in tests with a scripted conversation.
@@ -192,7 +192,8 @@ struct Run<'a, P: Pam, S: System> {
     dir: Option<(Arc<SecretDir>, CString)>,
     /// The secret file did not exist when it was opened (ENOENT).
     not_found: bool,
-    /// The file as read without the lock, while nothing has been written since.
+    /// The file as read without the lock, while nothing has been written since and no
+    /// prompt has been answered.
     snapshot: Option<Snapshot>,
 }
 
@@ -543,7 +544,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
     /// grace record). Returns `Some(success)` once the attempt is decided.
     ///
     /// A decision that changes nothing is taken on the file as read without the lock (the
-    /// read before the prompt while nothing has been written since, or a new one). One that
+    /// read before the prompt for the passes before it, a new read after it). One that
     /// changes the file is taken again on a fresh read under the lock, and written before
     /// this returns: a one-time code is always used up under the lock.
     fn decide(&mut self, passes: &[Pass<'_>], last: bool) -> Option<bool> {
@@ -973,6 +974,10 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
     }
 
     fn prompt(&mut self) -> Option<Zeroizing<Vec<u8>>> {
+        // Nothing read before the prompt is trusted after it: the decisions on the answer
+        // are taken on a new read (an administrator may have replaced or removed the file
+        // meanwhile).
+        self.snapshot = None;
         let prompt = self.options.prompt().to_vec();
         let answer = self.pam.converse(&prompt, self.options.echo_code);
         if answer.as_ref().is_none_or(|a| a.is_empty()) {
