@@ -34,7 +34,7 @@ APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime o
                 openssh-server openssh-client python3 python3-pexpect python3-venv nodejs \
                 strace valgrind lintian dpkg-dev rpm rpmlint
 
-.PHONY: all build deps e2e-deps demo test check unit bench bench-smoke root-tier e2e fuzz-smoke fuzz-campaign fuzz-seeds differential-long campaign-hygiene campaigns install rpm uninstall deb clean
+.PHONY: msrv all build deps e2e-deps demo test check unit bench bench-smoke root-tier e2e fuzz-smoke fuzz-campaign fuzz-seeds differential-long campaign-hygiene campaigns install rpm uninstall deb clean
 
 all: build
 
@@ -88,10 +88,23 @@ demo: deps
 ## Everything CI runs. The root tier runs only as root and says so otherwise. Test output
 ## is kept in target/test-logs and summed up at the end.
 LOGS := target/test-logs
-test: deps check unit bench-smoke root-tier fuzz-smoke
+test: deps check msrv unit bench-smoke root-tier fuzz-smoke
 	@cat $(LOGS)/*.log | awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
 	  END { printf "\nAll test suites together (unit, integration, root tier):\n"; \
 	        printf "%d passed, %d failed\n", p, f; exit (f > 0) }'
+
+## The oldest Rust the package supports (rust-version in Cargo.toml) still builds the module
+## and the commands (rustup fetches that toolchain once; minimal profile).
+MSRV := $(shell sed -n 's/^rust-version *= *"\(.*\)"/\1/p' Cargo.toml)
+msrv:
+	@if command -v rustup >/dev/null; then \
+	  rustup toolchain install $(MSRV) --profile minimal --no-self-update >/dev/null 2>&1 || \
+	    { echo "rustup could not install Rust $(MSRV)"; exit 1; }; \
+	  $(CARGO) +$(MSRV) check --locked --lib --bins --target-dir target/msrv && \
+	    echo "msrv: builds with Rust $(MSRV)"; \
+	else \
+	  echo "NOTE: rustup is needed to check the minimum Rust version ($(MSRV)); not checked."; \
+	fi
 
 check:
 	$(CARGO) fmt --all -- --check
