@@ -34,7 +34,7 @@ APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime o
                 openssh-server openssh-client python3 python3-pexpect python3-venv nodejs \
                 strace valgrind lintian dpkg-dev rpm rpmlint
 
-.PHONY: msrv all build deps e2e-deps demo test check unit bench bench-smoke root-tier e2e fuzz-smoke fuzz-campaign fuzz-seeds differential-long campaign-hygiene campaigns install rpm uninstall deb clean
+.PHONY: msrv deny all build deps e2e-deps demo test check unit bench bench-smoke root-tier e2e fuzz-smoke fuzz-campaign fuzz-seeds differential-long campaign-hygiene campaigns install rpm uninstall deb clean
 
 all: build
 
@@ -88,7 +88,7 @@ demo: deps
 ## Everything CI runs. The root tier runs only as root and says so otherwise. Test output
 ## is kept in target/test-logs and summed up at the end.
 LOGS := target/test-logs
-test: deps check msrv unit bench-smoke root-tier fuzz-smoke
+test: deps check msrv deny unit bench-smoke root-tier fuzz-smoke
 	@cat $(LOGS)/*.log | awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
 	  END { printf "\nAll test suites together (unit, integration, root tier):\n"; \
 	        printf "%d passed, %d failed\n", p, f; exit (f > 0) }'
@@ -105,6 +105,12 @@ msrv:
 	else \
 	  echo "NOTE: rustup is needed to check the minimum Rust version ($(MSRV)); not checked."; \
 	fi
+
+## Licences, banned crates and sources of every dependency (deny.toml), from Cargo.lock,
+## offline (no advisory database).
+deny:
+	@command -v cargo-deny >/dev/null || $(CARGO) install --locked cargo-deny@0.20.2
+	$(CARGO) deny --locked check licenses bans sources
 
 check:
 	$(CARGO) fmt --all -- --check
