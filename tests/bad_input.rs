@@ -9,26 +9,13 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use support::otp::{T, TEST_SECRET, frozen_code};
 use support::{
-    ConvMode, FileState, Outcome, PamRun, Stack, TEST_SECRET, code, current_user, file_state,
-    our_module, totp_code, write_secret,
+    ConvMode, FileState, Outcome, PamRun, code, current_user, file_state, secret_arg, stack,
+    write_secret,
 };
 
-/// Frozen time: TOTP step 10000, where the test secret's code is `050548`.
-const T: i64 = 300_000;
 const LIMIT: Duration = Duration::from_secs(1);
-
-fn code_now() -> String {
-    totp_code(TEST_SECRET, T as u64)
-}
-
-fn stack(args: &[&str]) -> Stack {
-    Stack::new().probe(our_module(), args)
-}
-
-fn secret_arg(path: &Path) -> String {
-    format!("secret={}", path.display())
-}
 
 fn valid_file() -> Vec<u8> {
     format!("{TEST_SECRET}\n\" TOTP_AUTH\n").into_bytes()
@@ -48,7 +35,7 @@ fn timed(run: PamRun, extra: &[&OsStr]) -> Outcome {
 /// One run of the module with `args` on a file that must not change; returns the outcome.
 fn run_on(path: &Path, args: &[&str]) -> Outcome {
     let before = file_state(path);
-    let o = timed(PamRun::new(stack(args)).clock(T).answer(code_now()), &[]);
+    let o = timed(PamRun::new(stack(args)).clock(T).answer(frozen_code()), &[]);
     check_unchanged(&o, path, &before);
     o
 }
@@ -102,7 +89,7 @@ fn missing_file_without_nullok_prompts_then_fails() {
     let o = timed(
         PamRun::new(stack(&[&secret_arg(&missing)]))
             .clock(T)
-            .answer(code_now()),
+            .answer(frozen_code()),
         &[],
     );
     check_prompt_then_fail(
@@ -349,7 +336,7 @@ fn one_mebibyte_answer_fails_without_crash() {
     // Ends in the right code: only the length makes it wrong.
     let mut big = vec![b'7'; 1 << 20];
     let n = big.len();
-    big[n - 6..].copy_from_slice(code_now().as_bytes());
+    big[n - 6..].copy_from_slice(frozen_code().as_bytes());
     std::fs::write(&answer, &big).unwrap();
     let before = file_state(&f);
     let o = timed(
@@ -370,7 +357,7 @@ fn one_mebibyte_answer_fails_without_crash() {
 fn non_digit_answers_fail_after_one_prompt() {
     let dir = tempfile::tempdir().unwrap();
     let f = write_secret(dir.path(), "ga", &valid_file(), 0o600);
-    let code = code_now();
+    let code = frozen_code();
     let answers = [
         "abcdef".to_string(),
         format!("{}a", &code[..5]),
@@ -407,7 +394,7 @@ fn failing_or_empty_conversation_prompts_twice_then_fails() {
             PamRun::new(stack(&[&secret_arg(&f)]))
                 .clock(T)
                 .conv(conv)
-                .answer(code_now()),
+                .answer(frozen_code()),
             &[],
         );
         check_unchanged(&o, &f, &before);
@@ -589,7 +576,10 @@ fn ten_thousand_disallow_reuse_entries_are_pruned_within_a_second() {
     assert!(bytes.len() <= 64 * 1024);
     let path = write_secret(dir.path(), "ga", bytes.as_bytes(), 0o600);
     let s = secret_arg(&path);
-    let o = timed(PamRun::new(stack(&[&s])).clock(T).answer(code_now()), &[]);
+    let o = timed(
+        PamRun::new(stack(&[&s])).clock(T).answer(frozen_code()),
+        &[],
+    );
     o.assert_result(code::SUCCESS);
     let after = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
     o.check(
@@ -627,7 +617,7 @@ fn extreme_numbers_in_every_option_end_within_a_second_without_a_crash() {
             let bytes = format!("{TEST_SECRET}\n{extra}12345678\n");
             let path = write_secret(dir.path(), "ga", bytes.as_bytes(), 0o600);
             let s = secret_arg(&path);
-            for answer in [code_now(), "000000".to_string(), "12345678".to_string()] {
+            for answer in [frozen_code(), "000000".to_string(), "12345678".to_string()] {
                 let o = timed(
                     PamRun::new(stack(&[&s, "grace_period=60"]))
                         .rhost("10.0.0.1")

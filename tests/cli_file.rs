@@ -1,13 +1,14 @@
 //! The setup command run without a terminal: the files it writes for each combination of
 //! flags, its messages and exit codes, and what happens to existing files when it fails.
 
-mod cli_common;
+mod support;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use cli_common::*;
 use pam_google_authenticator::core::file::SecretFile;
+use support::cli::*;
+use support::system::is_root;
 
 /// 2020-01-01T00:00:00Z, a fixed time for comparing with oathtool.
 const FIXED_TIME: u64 = 1_577_836_800;

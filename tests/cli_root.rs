@@ -3,15 +3,19 @@
 //! Debian's packaged files (refused, or diverted with dpkg-divert and undone). Run with
 //! `cargo test --test cli_root -- --ignored` as root.
 
-mod cli_common;
+mod support;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use cli_common::*;
 use pam_google_authenticator::os::store::{OpenedFile, PermPolicy};
 use pam_google_authenticator::os::user;
+use support::cli::*;
+use support::system::{
+    DEBIAN_PACKAGE as DEBIAN, apt_get_install, package_installed, packaged_module_path,
+    packages_lock, sh,
+};
 
 const ARGS: &[&str] = &["-t", "-f", "-C", "-D", "-W", "-u", "-Q", "none"];
 
@@ -220,37 +224,6 @@ fn the_rpm_package() {
     assert!(status.success());
 }
 
-fn sh(cmd: &str) -> std::process::Output {
-    let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
-    eprintln!(
-        "$ {cmd}\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-const DEBIAN: &str = "libpam-google-authenticator";
-/// Where Debian's package puts the module: /lib/<the build machine's triplet>/security.
-fn packaged_module_path() -> String {
-    let out = Command::new("dpkg-architecture")
-        .arg("-qDEB_HOST_MULTIARCH")
-        .output()
-        .expect("dpkg-architecture (dpkg-dev) is installed (make deps)");
-    let triplet = String::from_utf8(out.stdout).unwrap();
-    format!(
-        "/lib/{}/security/pam_google_authenticator.so",
-        triplet.trim()
-    )
-}
-
-fn debian_installed() -> bool {
-    let out = sh(&format!(
-        "dpkg-query -W -f='${{Status}}' {DEBIAN} 2>/dev/null"
-    ));
-    String::from_utf8_lossy(&out.stdout).contains("install ok installed")
-}
-
 /// `make install` / `make uninstall` as root with a PATH that has no cargo.
 fn make_as_root_without_cargo(args: &str) -> std::process::Output {
     sh(&format!(
@@ -280,19 +253,14 @@ impl Drop for RestorePackages {
 #[test]
 #[ignore = "root tier: installs Debian's libpam-google-authenticator and runs make install"]
 fn make_install_leaves_packaged_files_alone_unless_it_diverts_them() {
+    let _one_at_a_time = packages_lock();
     let _restore = RestorePackages {
-        debian_was_installed: debian_installed(),
+        debian_was_installed: package_installed(DEBIAN),
     };
     let manifest = env!("CARGO_MANIFEST_DIR");
     let packaged_module = packaged_module_path();
     assert!(sh(&format!("make -C {manifest} build")).status.success());
-    assert!(
-        sh(&format!(
-            "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {DEBIAN}"
-        ))
-        .status
-        .success()
-    );
+    assert!(apt_get_install(DEBIAN).status.success());
     let packaged = std::fs::read(&packaged_module).unwrap();
     let ours = std::fs::read(format!(
         "{manifest}/target/release/libpam_google_authenticator.so"

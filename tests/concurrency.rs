@@ -21,10 +21,8 @@ use std::sync::{Barrier, Mutex, PoisonError};
 
 use pam_google_authenticator::core::file::SecretFile;
 use support::in_process::{Attempt, Service};
-use support::{
-    Outcome, PamRun, Stack, TEST_SECRET, code, our_module, reference_module, run_many, totp_code,
-    write_secret,
-};
+use support::otp::{TEST_SECRET, totp_code};
+use support::{Outcome, PamRun, Stack, code, our_module, reference_module, run_many, write_secret};
 
 /// How often each scenario runs, each time on a fresh secret file.
 const REPETITIONS: usize = 5;

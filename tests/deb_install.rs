@@ -7,57 +7,30 @@
 //! (ours purged, Debian's installed only if it was before).
 //! Run with `cargo test --test deb_install -- --ignored` as root.
 
+mod support;
+
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pam_google_authenticator::core::base32;
 use pam_google_authenticator::core::otp::OtpKey;
 use pam_google_authenticator::os::clock;
+use support::system::{
+    DEBIAN_PACKAGE as DEBIAN, apt_get_install, package_installed, packaged_module_path,
+    packages_lock, require_root, sh,
+};
 
-/// Where Debian's package puts the module: /lib/<the build machine's triplet>/security.
-fn module_path() -> String {
-    let out = Command::new("dpkg-architecture")
-        .arg("-qDEB_HOST_MULTIARCH")
-        .output()
-        .expect("dpkg-architecture (dpkg-dev) is installed (make deps)");
-    let triplet = String::from_utf8(out.stdout).unwrap();
-    format!(
-        "/lib/{}/security/pam_google_authenticator.so",
-        triplet.trim()
-    )
-}
-const DEBIAN: &str = "libpam-google-authenticator";
 const OURS: &str = "pam-google-authenticator-rs";
-
-fn sh(cmd: &str) -> Output {
-    let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
-    eprintln!(
-        "$ {cmd}\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn installed(package: &str) -> bool {
-    let out = sh(&format!(
-        "dpkg-query -W -f='${{Status}}' {package} 2>/dev/null"
-    ));
-    String::from_utf8_lossy(&out.stdout).contains("install ok installed")
-}
 
 fn owner_of(path: &str) -> String {
     String::from_utf8_lossy(&sh(&format!("dpkg -S {path}")).stdout)
         .trim()
         .to_string()
 }
-
-/// The tests of this file install and remove packages: one at a time.
-static PACKAGES: Mutex<()> = Mutex::new(());
 
 /// Puts the system back as it was: no diversion of the module left, our package purged,
 /// Debian's installed only if it was before.
@@ -68,10 +41,9 @@ struct Restore {
 
 impl Restore {
     fn new(service: &str) -> Restore {
-        let uid = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m));
-        assert_eq!(uid.ok(), Some(0), "root-tier test: run it as root");
+        require_root("installs and removes packages");
         Restore {
-            debian_was_installed: installed(DEBIAN),
+            debian_was_installed: package_installed(DEBIAN),
             service: PathBuf::from(format!("/etc/pam.d/{service}-{}", std::process::id())),
         }
     }
@@ -88,7 +60,7 @@ impl Restore {
 impl Drop for Restore {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.service);
-        let module = module_path();
+        let module = packaged_module_path();
         sh(&format!(
             "if dpkg-divert --list {module} | grep -q 'local diversion'; then \
                [ -e {module}.swap ] && mv -f {module}.swap {module}; \
@@ -148,18 +120,12 @@ fn pamtester(service: &str, answer: &str) -> bool {
 #[test]
 #[ignore = "root tier: installs and removes Debian packages"]
 fn our_package_replaces_debians_and_logs_in() {
-    let _one_at_a_time = PACKAGES.lock().unwrap_or_else(|e| e.into_inner());
+    let _one_at_a_time = packages_lock();
     let restore = Restore::new("ga-deb");
-    let module = module_path();
+    let module = packaged_module_path();
 
     // Debian's package first, as an admin would have it.
-    assert!(
-        sh(&format!(
-            "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {DEBIAN}"
-        ))
-        .status
-        .success()
-    );
+    assert!(apt_get_install(DEBIAN).status.success());
     assert!(
         owner_of(&module).starts_with(&format!("{DEBIAN}:")),
         "Debian's module in place"
@@ -176,9 +142,9 @@ fn our_package_replaces_debians_and_logs_in() {
         "apt-get install {deb}"
     );
 
-    assert!(installed(OURS));
+    assert!(package_installed(OURS));
     assert!(
-        !installed(DEBIAN),
+        !package_installed(DEBIAN),
         "Breaks/Replaces removed Debian's package"
     );
     assert!(
@@ -222,7 +188,7 @@ fn our_package_replaces_debians_and_logs_in() {
     );
     assert!(!pamtester(&service, "000000"), "a wrong code is refused");
     drop(restore);
-    assert!(!installed(OURS));
+    assert!(!package_installed(OURS));
 }
 
 /// Logins through libpam every 10 ms (pamtester, a service naming
@@ -290,9 +256,9 @@ fn swap_function() -> String {
 #[test]
 #[ignore = "root tier: installs, upgrades and removes Debian packages"]
 fn swapping_packages_never_fails_a_login() {
-    let _one_at_a_time = PACKAGES.lock().unwrap_or_else(|e| e.into_inner());
+    let _one_at_a_time = packages_lock();
     let restore = Restore::new("ga-swap");
-    let module = module_path();
+    let module = packaged_module_path();
     std::fs::write(
         &restore.service,
         "auth required pam_google_authenticator.so nullok secret=/nonexistent/ga-swap\n\
@@ -338,7 +304,7 @@ fn swapping_packages_never_fails_a_login() {
         &format!("{apt}; export DEBIAN_FRONTEND; {swap}\nswap {DEBIAN} {deb}"),
     );
     assert!(owner_of(&module).starts_with(&format!("{OURS}:")));
-    assert!(!installed(DEBIAN));
+    assert!(!package_installed(DEBIAN));
     assert!(
         ok > 20 && failed == 0,
         "ours over Debian's: {failed} logins failed"
@@ -360,7 +326,7 @@ fn swapping_packages_never_fails_a_login() {
         &format!("{apt}; export DEBIAN_FRONTEND; {swap}\nswap {OURS} {DEBIAN}"),
     );
     assert!(owner_of(&module).starts_with(&format!("{DEBIAN}:")));
-    assert!(!installed(OURS));
+    assert!(!package_installed(OURS));
     assert!(ok > 20 && failed == 0, "rollback: {failed} logins failed");
     // Nothing left behind: no diversion, no spare module file.
     let diversions = sh(&format!("dpkg-divert --list '{module}*'"));
@@ -374,5 +340,5 @@ fn swapping_packages_never_fails_a_login() {
     let symbols = sh(&format!("nm -D --defined-only {module}"));
     assert!(!String::from_utf8_lossy(&symbols.stdout).contains("pam_sm_acct_mgmt"));
     drop(restore);
-    assert!(!installed(OURS));
+    assert!(!package_installed(OURS));
 }

@@ -14,14 +14,13 @@
 //! Needs root. Run: `cargo test --test e2e_audit -- --ignored`.
 
 mod support;
-#[path = "support/e2e/system.rs"]
-mod system;
 
 use std::os::unix::fs::symlink;
 use std::process::Command;
 
-use system::{
-    PamService, PamtesterRun, TempUser, assert_root, now, pamtester, recipe_service, secret_file,
+use support::otp::now;
+use support::system::{
+    PamService, PamtesterRun, TempUser, pamtester, recipe_service, require_root, secret_file,
     unique,
 };
 
@@ -67,24 +66,38 @@ fn make(state: State, owner: &TempUser) -> Case {
             _user: None,
         };
     }
-    let user = TempUser::new("a");
+    let user = TempUser::with_password("a");
     let good = secret_file(&[], &[]);
     let own = (user.uid, user.gid);
     match state {
-        State::Enrolled => user.write_secret(&good),
+        State::Enrolled => {
+            user.write_secret(&good);
+        }
         State::NotEnrolled | State::UnknownUser => {}
-        State::Unreadable => user.write_secret_as(&good, 0o000, own),
-        State::WrongOwner => user.write_secret_as(&good, 0o600, (owner.uid, owner.gid)),
-        State::WrongMode => user.write_secret_as(&good, 0o644, own),
+        State::Unreadable => {
+            user.write_secret_as(&good, 0o000, own);
+        }
+        State::WrongOwner => {
+            user.write_secret_as(&good, 0o600, (owner.uid, owner.gid));
+        }
+        State::WrongMode => {
+            user.write_secret_as(&good, 0o644, own);
+        }
         State::Symlink => {
             let target = user.home.join("real");
             std::fs::write(&target, &good).expect("write");
             std::os::unix::fs::chown(&target, Some(user.uid), Some(user.gid)).expect("chown");
             symlink(&target, user.secret_path()).expect("symlink");
         }
-        State::BadSecret => user.write_secret("!!not base32!!\n\" TOTP_AUTH\n"),
-        State::BadRateLimit => user.write_secret(&secret_file(&["\" RATE_LIMIT 0 30"], &[])),
-        State::BadStepSize => user.write_secret(&secret_file(&["\" STEP_SIZE 0"], &[])),
+        State::BadSecret => {
+            user.write_secret("!!not base32!!\n\" TOTP_AUTH\n");
+        }
+        State::BadRateLimit => {
+            user.write_secret(secret_file(&["\" RATE_LIMIT 0 30"], &[]));
+        }
+        State::BadStepSize => {
+            user.write_secret(secret_file(&["\" STEP_SIZE 0"], &[]));
+        }
     }
     Case {
         state,
@@ -151,7 +164,7 @@ fn field(text: &str, start: &str, end: &str) -> String {
 }
 
 fn login(service: &str, name: &str) -> PamtesterRun {
-    let code = support::totp_code(support::TEST_SECRET, now());
+    let code = support::otp::totp_code(support::otp::TEST_SECRET, now());
     pamtester(service, name, &[code])
 }
 
@@ -172,8 +185,8 @@ fn without_nullok(text: &str) -> String {
 #[test]
 #[ignore = "root tier: pamtester, users and /etc/pam.d"]
 fn the_audit_verdict_is_the_real_login_outcome_for_every_account() {
-    assert_root();
-    let owner = TempUser::new("o");
+    require_root("users, /etc/pam.d, sshd");
+    let owner = TempUser::with_password("o");
     let cases: Vec<Case> = STATES.iter().map(|&s| make(s, &owner)).collect();
     let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
     let shipped = recipe_service("nullok-rollout", &[]);
@@ -270,14 +283,14 @@ fn command(service: &str, args: &[&str]) -> (String, bool) {
 #[test]
 #[ignore = "root tier: pamtester, users and /etc/pam.d"]
 fn maintenance_is_checked_through_real_logins() {
-    assert_root();
+    require_root("users, /etc/pam.d, sshd");
     let service = PamService::install(&unique("gatest-"), recipe_service("nullok-rollout", &[]));
     let s = service.name.as_str();
     let t = now();
 
     // New scratch codes: the old ones stop working, a new one works once, the secret stays.
-    let user = TempUser::new("m");
-    user.write_secret(&secret_file(&[], &["11111111", "22222222"]));
+    let user = TempUser::with_password("m");
+    user.write_secret(secret_file(&[], &["11111111", "22222222"]));
     let (out, ok) = command(s, &["--new-scratch-codes", "2", &user.name]);
     assert!(ok, "{out}");
     let codes: Vec<&str> = out
@@ -304,24 +317,24 @@ fn maintenance_is_checked_through_real_logins() {
     assert!(audit_out.contains(" enrolled "), "{audit_out}");
 
     // Rate limit: refused while the record is full, in after the reset.
-    let user = TempUser::new("m");
-    user.write_secret(&secret_file(&[&format!("\" RATE_LIMIT 1 30 {t}")], &[]));
+    let user = TempUser::with_password("m");
+    user.write_secret(secret_file(&[&format!("\" RATE_LIMIT 1 30 {t}")], &[]));
     assert!(!login(s, &user.name).ok, "rate limited");
     let (out, ok) = command(s, &["--reset-rate-limit", &user.name]);
     assert!(ok, "{out}");
     assert!(login(s, &user.name).ok, "after --reset-rate-limit: {out}");
 
     // Clock skew: a learned skew of 100 steps refuses the current code until cleared.
-    let user = TempUser::new("m");
-    user.write_secret(&secret_file(&["\" TIME_SKEW 100"], &[]));
+    let user = TempUser::with_password("m");
+    user.write_secret(secret_file(&["\" TIME_SKEW 100"], &[]));
     assert!(!login(s, &user.name).ok, "with a skew of 100 steps");
     let (out, ok) = command(s, &["--clear-skew", &user.name]);
     assert!(ok, "{out}");
     assert!(login(s, &user.name).ok, "after --clear-skew: {out}");
 
     // Disable: with nullok the user gets in without a code; the file is gone.
-    let user = TempUser::new("m");
-    user.write_secret(&secret_file(&[], &[]));
+    let user = TempUser::with_password("m");
+    user.write_secret(secret_file(&[], &[]));
     let (out, ok) = command(s, &["--disable", &user.name]);
     assert!(ok, "{out}");
     assert!(!user.secret_path().exists());

@@ -6,15 +6,12 @@
 //! it themselves. Each test runs a hub on 127.0.0.1 at free ports with its own PAM service
 //! `/etc/pam.d/<unique name>` (the recipe with our module's absolute path), creates users
 //! with `useradd -m`/`chpasswd` and a `~/.google_authenticator`, and logs in over HTTP
-//! through the proxy like a browser (`support/e2e_clients/hub_login.py`: the login page's
+//! through the proxy like a browser (`support/hub_login.py`: the login page's
 //! `_xsrf`, then the form POST, redirects not followed so nothing is spawned).
 //!
 //! Root tier: `cargo test --test e2e_jupyterhub -- --ignored` as root.
 
 mod support;
-
-#[path = "support/e2e_clients/accounts.rs"]
-mod accounts;
 
 use std::cell::RefCell;
 use std::net::TcpListener;
@@ -23,9 +20,8 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use accounts::{
-    ChildGuard, OwnedFile, TempUser, code_now, recipe_with_module, require_root, wrong_code,
-};
+use support::otp::{code_now, wrong_code};
+use support::system::{ChildGuard, OwnedFile, TempUser, recipe_with_module, require_root};
 use support::{our_module, target_dir};
 
 const PASSWORD: &str = "Hub-pass-42";
@@ -121,7 +117,7 @@ struct Hub {
 
 impl Hub {
     fn start(recipe: &str, request_otp: bool) -> Hub {
-        require_root();
+        require_root("users, /etc/pam.d, client services");
         let e2e = e2e_dir();
         let venv = e2e.join("jupyterhub-venv");
         let chp = e2e.join("chp/node_modules/.bin/configurable-http-proxy");
@@ -168,8 +164,7 @@ impl Hub {
         let mut h = Hub {
             base: format!("http://127.0.0.1:{proxy_port}"),
             python: venv.join("bin/python3"),
-            client: Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/support/e2e_clients/hub_login.py"),
+            client: Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/hub_login.py"),
             dir,
             transcript: RefCell::new(format!(
                 "PAM service /etc/pam.d/{service}:\n{pam_text}\njupyterhub_config.py:\n{config}\n"

@@ -7,12 +7,10 @@
 //! `cargo test --test e2e_pamtester -- --ignored`.
 
 mod support;
-#[path = "support/e2e/system.rs"]
-mod system;
 
-use system::{
-    PamService, TempUser, assert_root, now, pamtester, recipe_names, secret_file, wrong_code,
-};
+use support::otp::now;
+use support::otp::wrong_code;
+use support::system::{PamService, TempUser, pamtester, recipe_names, require_root, secret_file};
 
 /// What a recipe's prompts expect, in order.
 #[derive(Clone, Copy)]
@@ -55,18 +53,18 @@ fn prompts(shape: Shape) -> &'static [&'static str] {
 }
 
 fn exercise(recipe: &str) {
-    assert_root();
+    require_root("users, /etc/pam.d, sshd");
     let shape = RECIPES
         .iter()
         .find(|(r, _)| *r == recipe)
         .map(|(_, s)| *s)
         .expect("recipe listed");
-    let user = TempUser::new("t");
-    user.write_secret(&secret_file(&[], &[]));
+    let user = TempUser::with_password("t");
+    user.write_secret(secret_file(&[], &[]));
     let service = PamService::recipe(recipe, &[]);
     let uses_password = !matches!(shape, Shape::Code);
     let mut cases: Vec<(&str, Vec<String>, bool)> = Vec::new();
-    let code = support::totp_code(support::TEST_SECRET, now());
+    let code = support::otp::totp_code(support::otp::TEST_SECRET, now());
     cases.push(("right answers", answers(shape, &user.password, &code), true));
     cases.push((
         "wrong code",
@@ -74,7 +72,7 @@ fn exercise(recipe: &str) {
         false,
     ));
     if uses_password {
-        let code = support::totp_code(support::TEST_SECRET, now());
+        let code = support::otp::totp_code(support::otp::TEST_SECRET, now());
         cases.push((
             "wrong password",
             answers(shape, "not-the-password", &code),
@@ -85,7 +83,7 @@ fn exercise(recipe: &str) {
     for (what, input, expect_ok) in cases {
         // Recompute the code right before each run that needs the right one.
         let input: Vec<String> = if expect_ok {
-            let code = support::totp_code(support::TEST_SECRET, now());
+            let code = support::otp::totp_code(support::otp::TEST_SECRET, now());
             answers(shape, &user.password, &code)
         } else {
             input
@@ -125,7 +123,7 @@ fn exercise(recipe: &str) {
 #[test]
 #[ignore = "root tier: pamtester, users and /etc/pam.d"]
 fn every_recipe_in_pam_d_is_exercised() {
-    assert_root();
+    require_root("users, /etc/pam.d, sshd");
     let listed: Vec<String> = RECIPES.iter().map(|(r, _)| r.to_string()).collect();
     assert_eq!(
         recipe_names(),

@@ -7,13 +7,11 @@
 //! refresh the document with `GA_UPDATE_ROLLOUT=1 cargo test --test e2e_rollout -- --ignored`.
 
 mod support;
-#[path = "support/e2e/system.rs"]
-mod system;
 
 use std::fmt::Write as _;
 
-use system::{
-    Answer, PamService, TempGroup, TempUser, assert_root, pty_run, recipe_service, repo,
+use support::system::{
+    Answer, PamService, TempGroup, TempUser, pty_run, recipe_service, repo, require_root,
     secret_file, unique,
 };
 
@@ -123,18 +121,24 @@ struct Cell {
 }
 
 fn run_cell(service: &PamService, state: State, group: &TempGroup) -> Cell {
-    let owner = TempUser::new("o");
-    let user = TempUser::new("u");
+    let owner = TempUser::with_password("o");
+    let user = TempUser::with_password("u");
     let secret = secret_file(&[], &[]);
     let name = match state {
         State::UnknownUser => unique("ganobody"),
         _ => user.name.clone(),
     };
     match state {
-        State::Enrolled => user.write_secret(&secret),
+        State::Enrolled => {
+            user.write_secret(&secret);
+        }
         State::NotEnrolled | State::UnknownUser => {}
-        State::Unreadable => user.write_secret_as(&secret, 0o000, (user.uid, user.gid)),
-        State::WrongOwner => user.write_secret_as(&secret, 0o600, (owner.uid, owner.gid)),
+        State::Unreadable => {
+            user.write_secret_as(&secret, 0o000, (user.uid, user.gid));
+        }
+        State::WrongOwner => {
+            user.write_secret_as(&secret, 0o600, (owner.uid, owner.gid));
+        }
         State::ExemptNotEnrolled => user.join(group),
         State::ExemptEnrolled => {
             user.join(group);
@@ -229,7 +233,7 @@ fn doc_header() -> String {
 #[test]
 #[ignore = "root tier: pamtester, users, groups and /etc/pam.d"]
 fn rollout_table_matches_docs_rollout_md() {
-    assert_root();
+    require_root("users, /etc/pam.d, sshd");
     let group = TempGroup::new("x");
     let mut doc = doc_header();
     let mut failures = Vec::new();

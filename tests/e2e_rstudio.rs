@@ -1,6 +1,6 @@
 //! End to end: RStudio Server's sign-in through our shipped `pam.d/rstudio-*` recipes.
 //!
-//! RStudio Server itself cannot be installed here, so `support/e2e_clients/rserver_pam.c`
+//! RStudio Server itself cannot be installed here, so `support/rserver_pam.c`
 //! stands in for its PAM helper `rserver-pam` (what rserver runs for every sign-in):
 //! argv `<user> rstudio <0|1>`, the password box on stdin, RStudio's conversation (the
 //! same password for every hidden prompt, gated by `\bpassword:\s*$` unless
@@ -15,18 +15,15 @@
 
 mod support;
 
-#[path = "support/e2e_clients/accounts.rs"]
-mod accounts;
-
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use accounts::{
-    ChildGuard, TempUser, code_now, recipe_with_module, require_root, run_ok, with_module_args,
-    wrong_code,
+use support::otp::{code_now, wrong_code};
+use support::system::{
+    ChildGuard, TempUser, recipe_with_module, require_root, run_ok, with_module_args,
 };
 use support::{our_module, reference_module, target_dir};
 
@@ -38,8 +35,7 @@ fn helper() -> PathBuf {
     PATH.get_or_init(|| {
         let dir = target_dir().join("e2e");
         std::fs::create_dir_all(&dir).unwrap();
-        let src =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/e2e_clients/rserver_pam.c");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/rserver_pam.c");
         let out = dir.join("rserver-pam");
         run_ok(
             Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
@@ -68,7 +64,7 @@ impl RStudio {
 
     /// The same with another module in place of ours (Debian's, for comparison).
     fn with_module(recipe: &str, extra_args: &str, module: &Path) -> Self {
-        require_root();
+        require_root("users, /etc/pam.d, client services");
         let mut text = recipe_with_module(recipe, module);
         if !extra_args.is_empty() {
             text = with_module_args(&text, module, extra_args);

@@ -7,14 +7,11 @@
 //! users, and removes all of it afterwards. Needs root and the packages of `make deps`.
 //! Run: `sudo make e2e` or `cargo test --test e2e_sshd -- --ignored`.
 
-#[path = "support/e2e/sshd.rs"]
-mod sshd;
 mod support;
-#[path = "support/e2e/system.rs"]
-mod system;
 
-use sshd::{Sshd, SshdOptions};
-use system::{Answer, TempUser, assert_root, recipe_service, secret_file, wrong_code};
+use support::otp::wrong_code;
+use support::sshd::{Sshd, SshdOptions};
+use support::system::{Answer, TempUser, recipe_service, require_root, secret_file};
 
 const CODE_PROMPT: &str = "Verification code: ";
 const PASSWORD_PROMPT: &str = "Password: ";
@@ -43,8 +40,8 @@ fn code_answers(code: Answer) -> Vec<(&'static str, Answer)> {
 #[test]
 #[ignore = "root tier: real sshd, users and /etc/pam.d"]
 fn publickey_otp_right_code_logs_in_wrong_code_is_refused() {
-    assert_root();
-    let user = TempUser::new("k");
+    require_root("users, /etc/pam.d, sshd");
+    let user = TempUser::with_password("k");
     let server = Sshd::start(
         recipe_service("sshd-publickey-otp", &[]),
         &key_and_code(&[&user]),
@@ -87,8 +84,8 @@ fn publickey_otp_right_code_logs_in_wrong_code_is_refused() {
 #[test]
 #[ignore = "root tier: real sshd, users and /etc/pam.d"]
 fn echo_verification_code_shows_the_digits_in_the_client() {
-    assert_root();
-    let user = TempUser::new("e");
+    require_root("users, /etc/pam.d, sshd");
+    let user = TempUser::with_password("e");
     let server = Sshd::start(
         recipe_service("sshd-publickey-otp", &["echo_verification_code"]),
         &key_and_code(&[&user]),
@@ -109,9 +106,9 @@ fn echo_verification_code_shows_the_digits_in_the_client() {
 #[test]
 #[ignore = "root tier: real sshd, users and /etc/pam.d"]
 fn password_otp_asks_password_then_code() {
-    assert_root();
-    let user = TempUser::new("p");
-    user.write_secret(&secret_file(&[], &[]));
+    require_root("users, /etc/pam.d, sshd");
+    let user = TempUser::with_password("p");
+    user.write_secret(secret_file(&[], &[]));
     let server = Sshd::start(
         recipe_service("sshd-password-otp", &[]),
         &SshdOptions {
@@ -163,8 +160,8 @@ fn password_otp_asks_password_then_code() {
 #[test]
 #[ignore = "root tier: real sshd, users and /etc/pam.d"]
 fn disallow_reuse_refuses_the_same_code_on_a_second_connection() {
-    assert_root();
-    let user = TempUser::new("r");
+    require_root("users, /etc/pam.d, sshd");
+    let user = TempUser::with_password("r");
     let server = Sshd::start(
         recipe_service("sshd-publickey-otp", &[]),
         &key_and_code(&[&user]),
@@ -193,7 +190,7 @@ fn disallow_reuse_refuses_the_same_code_on_a_second_connection() {
             &o,
         );
     };
-    if support::totp_code(support::TEST_SECRET, step * 30) != code {
+    if support::otp::totp_code(support::otp::TEST_SECRET, step * 30) != code {
         server.fail(
             &format!("the recorded step {step} is not the one of code {code}:\n{file}"),
             &o,
@@ -208,9 +205,9 @@ fn disallow_reuse_refuses_the_same_code_on_a_second_connection() {
     // While the code's step is at most one step old it is inside the default window
     // (3 steps), so only DISALLOW_REUSE can refuse it.
     assert!(
-        system::now() / 30 <= step + 1,
+        support::otp::now() / 30 <= step + 1,
         "the second login came too late to prove reuse (step {step}, now {})",
-        system::now() / 30
+        support::otp::now() / 30
     );
     server.assert_refused(&o, &format!("second use of code {code}"));
 }
@@ -218,8 +215,8 @@ fn disallow_reuse_refuses_the_same_code_on_a_second_connection() {
 #[test]
 #[ignore = "root tier: real sshd, users and /etc/pam.d"]
 fn scratch_code_works_once_and_leaves_the_file() {
-    assert_root();
-    let user = TempUser::new("s");
+    require_root("users, /etc/pam.d, sshd");
+    let user = TempUser::with_password("s");
     let server = Sshd::start(
         recipe_service("sshd-publickey-otp", &[]),
         &key_and_code(&[&user]),
@@ -255,9 +252,9 @@ fn scratch_code_works_once_and_leaves_the_file() {
 #[test]
 #[ignore = "root tier: real sshd, users and /etc/pam.d"]
 fn forward_pass_through_password_authentication() {
-    assert_root();
-    let user = TempUser::new("f");
-    user.write_secret(&secret_file(&[], &[]));
+    require_root("users, /etc/pam.d, sshd");
+    let user = TempUser::with_password("f");
+    user.write_secret(secret_file(&[], &[]));
     let server = Sshd::start(
         recipe_service("sshd-forward-pass", &[]),
         &SshdOptions {
@@ -308,11 +305,11 @@ fn forward_pass_through_password_authentication() {
 #[test]
 #[ignore = "root tier: real sshd, users and /etc/pam.d"]
 fn nullok_rollout_key_alone_until_enrolled_fail_closed_on_bad_files() {
-    assert_root();
-    let fresh = TempUser::new("n");
-    let enrolled = TempUser::new("n");
-    let unreadable = TempUser::new("n");
-    let foreign = TempUser::new("n");
+    require_root("users, /etc/pam.d, sshd");
+    let fresh = TempUser::with_password("n");
+    let enrolled = TempUser::with_password("n");
+    let unreadable = TempUser::with_password("n");
+    let foreign = TempUser::with_password("n");
     let users = [&fresh, &enrolled, &unreadable, &foreign];
     let server = Sshd::start(recipe_service("nullok-rollout", &[]), &key_and_code(&users));
     let secret = secret_file(&[], &[]);

@@ -3,9 +3,10 @@
 
 mod support;
 
+use support::otp::TEST_SECRET;
 use support::{
-    ConvMode, EchoStyle, PamRun, Stack, TEST_SECRET, code, current_user, reference_module,
-    run_many, set_authtok_module, write_secret,
+    ConvMode, EchoStyle, PamRun, Stack, code, current_user, reference_module, run_many,
+    set_authtok_module, write_secret,
 };
 
 fn one(module: &str) -> Stack {
@@ -190,9 +191,9 @@ fn clock_is_frozen_for_time_and_clock_gettime() {
 
 #[test]
 fn otp_code_functions_match_the_spec() {
-    assert_eq!(support::totp_code(TEST_SECRET, 300_000), "050548");
-    assert_eq!(support::hotp_code(TEST_SECRET, 1), "293240");
-    assert_eq!(support::hotp_code(TEST_SECRET, 5), "932068");
+    assert_eq!(support::otp::totp_code(TEST_SECRET, 300_000), "050548");
+    assert_eq!(support::otp::hotp_code(TEST_SECRET, 1), "293240");
+    assert_eq!(support::otp::hotp_code(TEST_SECRET, 5), "932068");
 }
 
 fn barrier_start(n: usize) {

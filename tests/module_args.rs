@@ -7,17 +7,11 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use support::otp::{T, TEST_SECRET, frozen_code};
 use support::{
-    EchoStyle, PamRun, Stack, TEST_SECRET, code, current_user, file_state, our_module,
-    set_authtok_module, temp_leftovers, totp_code, write_secret,
+    EchoStyle, PamRun, Stack, code, current_user, file_state, our_module, secret_arg,
+    set_authtok_module, stack, temp_leftovers, write_secret,
 };
-
-/// Frozen time: TOTP step 10000, where the test secret's code is `050548`.
-const T: i64 = 300_000;
-
-fn code_now() -> String {
-    totp_code(TEST_SECRET, T as u64)
-}
 
 /// A plain TOTP secret file plus `extra` lines, mode 0600.
 fn totp_file(dir: &Path, name: &str, extra: &str) -> PathBuf {
@@ -27,15 +21,6 @@ fn totp_file(dir: &Path, name: &str, extra: &str) -> PathBuf {
         format!("{TEST_SECRET}\n\" TOTP_AUTH\n{extra}").as_bytes(),
         0o600,
     )
-}
-
-fn secret_arg(path: &Path) -> String {
-    format!("secret={}", path.display())
-}
-
-/// The module under test (with the IGNORE probe), given `args`.
-fn stack(args: &[&str]) -> Stack {
-    Stack::new().probe(our_module(), args)
 }
 
 /// A previous module that stores `authtok` as PAM_AUTHTOK, then the module under test.
@@ -72,7 +57,7 @@ fn secret_with_user_variable_opens_the_file_named_after_the_pam_user() {
     let arg = format!("secret={}/${{USER}}", dir.path().display());
     let o = PamRun::new(stack(&[&arg]))
         .clock(T)
-        .answer(code_now())
+        .answer(frozen_code())
         .run();
     o.assert_result(code::SUCCESS);
     o.check(
@@ -121,7 +106,7 @@ fn relative_secret_path_is_opened_from_the_working_directory() {
     totp_file(&dir.path().join("rel"), "ga", "");
     let run = PamRun::new(stack(&["secret=rel/ga"]))
         .clock(T)
-        .answer(code_now());
+        .answer(frozen_code());
     let (o, _) = run.run_with(&[], Some(dir.path()));
     o.assert_result(code::SUCCESS);
     let (o, _) = run.run_with(&[], None);
@@ -163,7 +148,7 @@ fn authtok_prompt_with_spaces_is_the_exact_prompt_text() {
     let s = secret_arg(&f);
     let o = PamRun::new(stack(&[&s, "authtok_prompt=Your secret token: "]))
         .clock(T)
-        .answer(code_now())
+        .answer(frozen_code())
         .run();
     o.assert_result(code::SUCCESS);
     o.check(
@@ -176,7 +161,10 @@ fn authtok_prompt_with_spaces_is_the_exact_prompt_text() {
         "the prompt is the argument, trailing space kept, echo off",
     );
     // Without it, the default prompt.
-    let o = PamRun::new(stack(&[&s])).clock(T).answer(code_now()).run();
+    let o = PamRun::new(stack(&[&s]))
+        .clock(T)
+        .answer(frozen_code())
+        .run();
     o.check(
         prompt_texts(&o) == ["Verification code: "],
         "default prompt",
@@ -194,7 +182,7 @@ fn user_by_name_or_uid_uses_that_account_and_never_looks_up_the_pam_user() {
         let o = PamRun::new(stack(&[&s, &fixed]))
             .user(&ghost)
             .clock(T)
-            .answer(code_now())
+            .answer(frozen_code())
             .run();
         o.assert_result(code::SUCCESS);
         o.check(
@@ -250,7 +238,7 @@ fn a_user_name_cannot_climb_out_of_the_secret_directory() {
     let o = PamRun::new(stack(&[&template, &fixed]))
         .user(&name)
         .clock(T)
-        .answer(code_now())
+        .answer(frozen_code())
         .run();
     o.assert_result(code::SUCCESS);
     assert!(own.exists());
@@ -263,7 +251,7 @@ fn user_with_home_in_secret_prompts_then_fails_with_the_not_implemented_line() {
     for secret in ["secret=~/.google_authenticator", "secret=${HOME}/.ga"] {
         let o = PamRun::new(stack(&[secret, &fixed]))
             .clock(T)
-            .answer(code_now())
+            .answer(frozen_code())
             .run();
         o.assert_result(code::AUTH_ERR);
         o.check(o.prompts.len() == 1, "one prompt");
@@ -284,7 +272,10 @@ fn allowed_perm_lets_a_group_readable_file_through() {
         0o640,
     );
     let s = secret_arg(&f);
-    let o = PamRun::new(stack(&[&s])).clock(T).answer(code_now()).run();
+    let o = PamRun::new(stack(&[&s]))
+        .clock(T)
+        .answer(frozen_code())
+        .run();
     o.assert_result(code::AUTH_ERR);
     o.check(
         o.log_count(&format!(
@@ -296,7 +287,7 @@ fn allowed_perm_lets_a_group_readable_file_through() {
     for perm in ["allowed_perm=0640", "allowed_perm=640"] {
         let o = PamRun::new(stack(&[&s, perm]))
             .clock(T)
-            .answer(code_now())
+            .answer(frozen_code())
             .run();
         o.assert_result(code::SUCCESS);
     }
@@ -304,7 +295,7 @@ fn allowed_perm_lets_a_group_readable_file_through() {
     std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
     let o = PamRun::new(stack(&[&s, "allowed_perm=0400"]))
         .clock(T)
-        .answer(code_now())
+        .answer(frozen_code())
         .run();
     o.assert_result(code::AUTH_ERR);
     o.check(
@@ -323,7 +314,7 @@ fn debug_logs_the_documented_lines_in_order_and_never_the_code_or_secret() {
     let p = f.display().to_string();
     let s = secret_arg(&f);
     let (user, _) = current_user();
-    let code = code_now();
+    let code = frozen_code();
     let o = PamRun::new(stack(&[&s, "debug"]))
         .clock(T)
         .answer(&code)
@@ -378,7 +369,7 @@ fn debug_logs_the_documented_lines_in_order_and_never_the_code_or_secret() {
     let f = totp_file(dir.path(), "ga3", "");
     let o = PamRun::new(stack(&[&secret_arg(&f)]))
         .clock(T)
-        .answer(code_now())
+        .answer(frozen_code())
         .run();
     o.check(
         o.module_log() == [format!("Accepted google_authenticator for {user}")],
@@ -391,7 +382,7 @@ fn try_first_pass_uses_the_stored_password_and_prompts_only_when_it_holds_no_cod
     let dir = tempfile::tempdir().unwrap();
     let f = totp_file(dir.path(), "ga", "");
     let s = secret_arg(&f);
-    let code = code_now();
+    let code = frozen_code();
     for authtok in [code.clone(), format!("xyz{code}")] {
         let o = PamRun::new(stack_after_password(&authtok, &[&s, "try_first_pass"]))
             .clock(T)
@@ -418,7 +409,7 @@ fn use_first_pass_never_prompts() {
     let dir = tempfile::tempdir().unwrap();
     let f = totp_file(dir.path(), "ga", "");
     let s = secret_arg(&f);
-    let code = code_now();
+    let code = frozen_code();
     let o = PamRun::new(stack_after_password(
         &format!("pw{code}"),
         &[&s, "use_first_pass"],
@@ -445,7 +436,7 @@ fn forward_pass_prompts_for_both_and_forwards_the_password_part() {
     let dir = tempfile::tempdir().unwrap();
     let f = totp_file(dir.path(), "ga", "");
     let s = secret_arg(&f);
-    let code = code_now();
+    let code = frozen_code();
     let o = PamRun::new(stack(&[&s, "forward_pass"]))
         .clock(T)
         .answer(format!("hunter2{code}"))
@@ -521,7 +512,10 @@ fn forward_pass_with_the_files_digits_and_algorithm() {
         o.assert_result(code::SUCCESS);
         o.check(o.authtok.as_deref() == Some("pw"), extra);
         // The six-digit SHA-1 code is not the file's code.
-        let o = PamRun::new(stack(&[&s])).clock(T).answer(code_now()).run();
+        let o = PamRun::new(stack(&[&s]))
+            .clock(T)
+            .answer(frozen_code())
+            .run();
         o.assert_result(code::AUTH_ERR);
     }
     let f = totp_file(dir.path(), "scratch", "\" DIGITS 8\n12345678\n");
@@ -539,7 +533,10 @@ fn forward_pass_with_the_files_digits_and_algorithm() {
     // An invalid line fails with the fork's log line.
     let f = totp_file(dir.path(), "bad", "\" ALGORITHM SHA3\n");
     let s = secret_arg(&f);
-    let o = PamRun::new(stack(&[&s])).clock(T).answer(code_now()).run();
+    let o = PamRun::new(stack(&[&s]))
+        .clock(T)
+        .answer(frozen_code())
+        .run();
     o.assert_result(code::AUTH_ERR);
     o.check(
         o.module_log()
@@ -552,7 +549,7 @@ fn forward_pass_with_the_files_digits_and_algorithm() {
 fn noskewadj_does_not_record_a_skewed_code() {
     let dir = tempfile::tempdir().unwrap();
     // The code of step 9900: 100 steps behind.
-    let skewed = support::hotp_code(TEST_SECRET, 9900);
+    let skewed = support::otp::hotp_code(TEST_SECRET, 9900);
     let f = totp_file(dir.path(), "ga", "");
     let o = PamRun::new(stack(&[&secret_arg(&f)]))
         .clock(T)
@@ -584,7 +581,7 @@ fn no_increment_hotp_keeps_the_counter_after_a_wrong_code() {
     let dir = tempfile::tempdir().unwrap();
     let content = format!("{TEST_SECRET}\n\" HOTP_COUNTER 1\n");
     let wrong = "000000";
-    assert!((1..4).all(|c| support::hotp_code(TEST_SECRET, c) != wrong));
+    assert!((1..4).all(|c| support::otp::hotp_code(TEST_SECRET, c) != wrong));
 
     let f = write_secret(dir.path(), "ga", content.as_bytes(), 0o600);
     let o = PamRun::new(stack(&[&secret_arg(&f)]))
@@ -640,7 +637,10 @@ fn allow_readonly_keeps_a_success_whose_state_cannot_be_written() {
     let (user, _) = current_user();
     let before = file_state(&f);
 
-    let o = PamRun::new(stack(&[&s])).clock(T).answer(code_now()).run();
+    let o = PamRun::new(stack(&[&s]))
+        .clock(T)
+        .answer(frozen_code())
+        .run();
     o.assert_result(code::AUTH_ERR);
     let log = o.module_log();
     o.check(
@@ -660,14 +660,14 @@ fn allow_readonly_keeps_a_success_whose_state_cannot_be_written() {
 
     let o = PamRun::new(stack(&[&s, "allow_readonly"]))
         .clock(T)
-        .answer(code_now())
+        .answer(frozen_code())
         .run();
     o.assert_result(code::SUCCESS);
     o.check(file_state(&f) == before, "still untouched");
     // The code was not recorded, so it works again (the documented cost of allow_readonly).
     let o = PamRun::new(stack(&[&s, "allow_readonly"]))
         .clock(T)
-        .answer(code_now())
+        .answer(frozen_code())
         .run();
     o.assert_result(code::SUCCESS);
 }
@@ -680,7 +680,7 @@ fn echo_verification_code_in_both_spellings_prompts_with_echo_on() {
     for flag in ["echo_verification_code", "echo-verification-code"] {
         let o = PamRun::new(stack(&[&s, flag]))
             .clock(T)
-            .answer(code_now())
+            .answer(frozen_code())
             .run();
         o.assert_result(code::SUCCESS);
         o.check(
@@ -688,7 +688,10 @@ fn echo_verification_code_in_both_spellings_prompts_with_echo_on() {
             "echo on",
         );
     }
-    let o = PamRun::new(stack(&[&s])).clock(T).answer(code_now()).run();
+    let o = PamRun::new(stack(&[&s]))
+        .clock(T)
+        .answer(frozen_code())
+        .run();
     o.check(o.prompts[0].0 == EchoStyle::EchoOff, "echo off by default");
 }
 
@@ -702,7 +705,7 @@ fn grace_period_skips_the_code_for_the_same_host_until_it_expires() {
     let o = PamRun::new(stack(&args))
         .rhost("10.1.2.3")
         .clock(T)
-        .answer(code_now())
+        .answer(frozen_code())
         .run();
     o.assert_result(code::SUCCESS);
     o.check(
@@ -743,7 +746,7 @@ fn grace_period_without_rhost_logs_that_the_timestamp_cannot_be_stored() {
     let before = std::fs::read(&f).unwrap();
     let o = PamRun::new(stack(&[&secret_arg(&f), "grace_period=3600"]))
         .clock(T)
-        .answer(code_now())
+        .answer(frozen_code())
         .run();
     o.assert_result(code::SUCCESS);
     o.check(
@@ -791,17 +794,17 @@ fn the_shipped_fail2ban_filter_catches_every_refusal_with_the_client_address() {
         (
             "jupyterhub",
             &limited,
-            code_now().leak() as &str,
+            frozen_code().leak() as &str,
             "192.0.2.2",
         ),
         (
             "rstudio",
             &invalid,
-            code_now().leak() as &str,
+            frozen_code().leak() as &str,
             "2001:db8::3",
         ),
         // A success logs no failure line.
-        ("rstudio", &good, code_now().leak() as &str, "192.0.2.99"),
+        ("rstudio", &good, frozen_code().leak() as &str, "192.0.2.99"),
     ];
     let mut log = String::new();
     let mut expected_hosts = Vec::new();

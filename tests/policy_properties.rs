@@ -5,7 +5,7 @@
 //! the current file, then `finish`, both applied to the same `SecretFile`, which then carries
 //! the state into the next attempt.
 
-mod common;
+mod support;
 
 use pam_google_authenticator::core::args::Options;
 use pam_google_authenticator::core::file::SecretFile;
@@ -16,7 +16,7 @@ use pam_google_authenticator::core::policy::{
 };
 use proptest::prelude::*;
 
-use common::{SECRET, key_for};
+use support::otp::{TEST_SECRET as SECRET, key_for};
 
 const PATH: &str = "/home/u/.google_authenticator";
 

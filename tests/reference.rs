@@ -33,7 +33,8 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use support::{ConvMode, EchoStyle, PamRun, Stack, TEST_SECRET, code, hotp_code};
+use support::otp::{TEST_SECRET, hotp_code};
+use support::{ConvMode, EchoStyle, PamRun, Stack, code};
 
 /// Upstream's unit-test password (the PAM_AUTHTOK of its TWO_PROMPTS mode).
 const UPSTREAM_PW: &str = "0123456789";

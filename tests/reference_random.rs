@@ -27,11 +27,6 @@
 
 mod support;
 
-#[path = "support/random/cases.rs"]
-mod cases;
-#[path = "support/random/model.rs"]
-mod model;
-
 use std::any::Any;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -44,6 +39,7 @@ use proptest::test_runner::{
 
 use cases::{Case, Concrete, Conv};
 use model::Slot;
+use support::random::{cases, model};
 use support::{ConvMode, EchoStyle, PamRun, Stack, code};
 
 /// The documented differences (docs/COMPATIBILITY.md, spec §7) a random case can run into.
@@ -746,5 +742,40 @@ fn resetting_token_with_a_bare_sign_reads_as_zero_skew() {
     };
     if let Err(e) = check_case(&case, &[]) {
         panic!("{e}");
+    }
+}
+
+/// Checks of the model itself against the examples of the spec.
+mod model_checks {
+    use super::model::*;
+
+    #[test]
+    fn set_rule_matches_the_spec_example() {
+        let before = b"SECRET\r\n\" TOTP_AUTH\r\n\" DISALLOW_REUSE\r\n\r\n\" RATE_LIMIT 3 30\r\n12345678\r\n\" DISALLOW_REUSE 5\n\n\n87654321\n";
+        let a = set_cfg(before, "DISALLOW_REUSE", b"10000");
+        let b = set_cfg(&a, "RATE_LIMIT", b"3 30 300000");
+        assert_eq!(
+            b,
+            b"SECRET\r\n\" TOTP_AUTH\r\n\" DISALLOW_REUSE 10000\n\" RATE_LIMIT 3 30 300000\n12345678\r\n87654321\n"
+        );
+        let inserted = set_cfg(b"S\n\" TOTP_AUTH", "LAST0", b"h 1");
+        assert_eq!(inserted, b"S\n\" LAST0 h 1\n\" TOTP_AUTH");
+    }
+
+    #[test]
+    fn reuse_pruning_matches_the_spec_example() {
+        let w = 3;
+        let r = disallow_reuse(b"10001 9000 10002 9001", 10000, w);
+        assert_eq!(r, Ok(Some(b"10001 10002  10000".to_vec())));
+        assert_eq!(
+            disallow_reuse(b"9000 10001", 10000, w),
+            Ok(Some(b"10001 10000".to_vec()))
+        );
+        assert_eq!(
+            disallow_reuse(b"9000", 10000, w),
+            Ok(Some(b"10000".to_vec()))
+        );
+        assert_eq!(disallow_reuse(b"10000", 10000, w), Ok(None));
+        assert_eq!(disallow_reuse(b"x", 10000, w), Err(()));
     }
 }

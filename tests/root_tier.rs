@@ -11,126 +11,14 @@ use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use support::otp::{T, TEST_SECRET, frozen_code, totp_code};
+use support::system::{TempUser, require_root, run_ok};
 use support::{
-    Outcome, PamRun, Stack, TEST_SECRET, code, file_state, our_module, reference_module,
-    temp_leftovers, totp_code, write_secret,
+    Outcome, PamRun, Stack, code, file_state, our_module, reference_module, stack, temp_leftovers,
+    write_secret,
 };
-
-/// Frozen time: TOTP step 10000, where the test secret's code is `050548`.
-const T: i64 = 300_000;
-
-fn require_root() {
-    // SAFETY: geteuid has no preconditions.
-    let uid = unsafe { libc::geteuid() };
-    assert_eq!(
-        uid, 0,
-        "root tier: this test must run as root (cargo test --test root_tier -- --ignored)"
-    );
-}
-
-fn code_now() -> String {
-    totp_code(TEST_SECRET, T as u64)
-}
-
-fn stack(args: &[&str]) -> Stack {
-    Stack::new().probe(our_module(), args)
-}
-
-fn run_cmd(cmd: &mut Command) -> std::process::Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// A directory that every user can traverse (tempdir's own mode is 0700).
-fn open_tempdir() -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    d
-}
-
-/// `useradd` and `userdel` lock /etc/passwd; run them one at a time.
-static ACCOUNTS: Mutex<()> = Mutex::new(());
-static NEXT: AtomicUsize = AtomicUsize::new(0);
-
-/// A throwaway user with its own primary group and a home directory (mode 0700, owned by
-/// the user) in a temp dir. Removed on drop.
-struct TempUser {
-    name: String,
-    uid: u32,
-    gid: u32,
-    home: PathBuf,
-    _base: tempfile::TempDir,
-}
-
-impl TempUser {
-    fn new() -> Self {
-        require_root();
-        let base = open_tempdir();
-        let home = base.path().join("home");
-        std::fs::create_dir(&home).unwrap();
-        let name = format!(
-            "gat{}x{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        );
-        {
-            let _lock = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
-            run_cmd(
-                Command::new("useradd")
-                    .args(["-M", "-U", "-s", "/usr/sbin/nologin", "-d"])
-                    .arg(&home)
-                    .arg(&name),
-            );
-        }
-        let id = |flag: &str| -> u32 {
-            let out = run_cmd(Command::new("id").args([flag, &name]));
-            String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-        };
-        let user = TempUser {
-            uid: id("-u"),
-            gid: id("-g"),
-            name,
-            home,
-            _base: base,
-        };
-        std::os::unix::fs::chown(&user.home, Some(user.uid), Some(user.gid)).unwrap();
-        std::fs::set_permissions(&user.home, std::fs::Permissions::from_mode(0o700)).unwrap();
-        user
-    }
-
-    /// Writes `~/.google_authenticator` (mode 0600, owned by the user).
-    fn write_secret(&self, bytes: &[u8]) -> PathBuf {
-        let p = write_secret(&self.home, ".google_authenticator", bytes, 0o600);
-        self.chown(&p);
-        p
-    }
-
-    fn chown(&self, p: &Path) {
-        std::os::unix::fs::chown(p, Some(self.uid), Some(self.gid)).unwrap();
-    }
-
-    fn run(&self, args: &[&str]) -> PamRun {
-        PamRun::new(stack(args)).user(&self.name).clock(T)
-    }
-}
-
-impl Drop for TempUser {
-    fn drop(&mut self) {
-        let _lock = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = Command::new("userdel").arg(&self.name).output();
-        let _ = Command::new("groupdel").arg(&self.name).output();
-    }
-}
 
 /// A tmpfs mounted on `path`; unmounted on drop.
 struct TmpfsMount {
@@ -139,9 +27,9 @@ struct TmpfsMount {
 
 impl TmpfsMount {
     fn new(path: &Path, options: &str) -> Self {
-        require_root();
+        require_root("users, mounts, device nodes, /etc/pam.d");
         std::fs::create_dir_all(path).unwrap();
-        run_cmd(
+        run_ok(
             Command::new("mount")
                 .args(["-t", "tmpfs", "-o", options, "tmpfs"])
                 .arg(path),
@@ -152,7 +40,7 @@ impl TmpfsMount {
     }
 
     fn remount_read_only(&self) {
-        run_cmd(
+        run_ok(
             Command::new("mount")
                 .args(["-o", "remount,ro"])
                 .arg(&self.path),
@@ -190,9 +78,9 @@ fn check_no_temp(o: &Outcome, dir: &Path) {
 #[test]
 #[ignore = "root tier: creates a user and switches the file system ids"]
 fn secret_in_the_users_home_works_and_the_rewrite_belongs_to_the_user() {
-    let u = TempUser::new();
-    let f = u.write_secret(&totp_file("\" DISALLOW_REUSE\n"));
-    let o = u.run(&[]).answer(code_now()).run_as_other_user().0;
+    let u = TempUser::with_private_home();
+    let f = u.write_secret(totp_file("\" DISALLOW_REUSE\n"));
+    let o = u.run(&[]).answer(frozen_code()).run_as_other_user().0;
     o.assert_result(code::SUCCESS);
     let after = file_state(&f);
     o.check(
@@ -225,11 +113,11 @@ fn secret_in_the_users_home_works_and_the_rewrite_belongs_to_the_user() {
 #[test]
 #[ignore = "root tier: creates a user and switches the file system ids"]
 fn the_conversation_and_logging_run_with_the_hosts_own_ids() {
-    let u = TempUser::new();
-    let f = u.write_secret(&totp_file("\" DISALLOW_REUSE\n\" RATE_LIMIT 3 30\n"));
+    let u = TempUser::with_private_home();
+    let f = u.write_secret(totp_file("\" DISALLOW_REUSE\n\" RATE_LIMIT 3 30\n"));
     // The syslog capture file belongs to root with mode 0600: the module's lines reach it only
     // when the module logs with root's ids.
-    let p = u.run(&[]).answer(code_now());
+    let p = u.run(&[]).answer(frozen_code());
     let (o, _) = p.run_with(&[OsStr::new("--show-fsid")], None);
     o.assert_result(code::SUCCESS);
     let fsids: Vec<&str> = o
@@ -296,9 +184,9 @@ fn a_wrong_code_costs_the_same_whether_or_not_the_user_is_enrolled() {
         .map(|c| format!("{c:06}"))
         .find(|c| (tm - 1500..=tm + 1500).all(|s| totp_code(TEST_SECRET, s * 30) != *c))
         .unwrap();
-    let enrolled = TempUser::new();
-    enrolled.write_secret(&totp_file(""));
-    let not_enrolled = TempUser::new();
+    let enrolled = TempUser::with_private_home();
+    enrolled.write_secret(totp_file(""));
+    let not_enrolled = TempUser::with_private_home();
     let ghost = format!("ga-no-such-user-{}", std::process::id());
     let cases = [
         ("enrolled", enrolled.run(&[]).answer(&wrong)),
@@ -327,11 +215,11 @@ fn a_wrong_code_costs_the_same_whether_or_not_the_user_is_enrolled() {
 #[test]
 #[ignore = "root tier: creates a user and switches the file system ids"]
 fn directory_not_writable_by_the_user_fails_a_correct_code_unless_allow_readonly() {
-    let u = TempUser::new();
-    let f = u.write_secret(&totp_file("\" DISALLOW_REUSE\n12345678\n"));
+    let u = TempUser::with_private_home();
+    let f = u.write_secret(totp_file("\" DISALLOW_REUSE\n12345678\n"));
     std::fs::set_permissions(&u.home, std::fs::Permissions::from_mode(0o500)).unwrap();
     let before = file_state(&f);
-    for answer in [code_now(), "12345678".to_string()] {
+    for answer in [frozen_code(), "12345678".to_string()] {
         let o = u.run(&[]).answer(&answer).run_as_other_user().0;
         o.assert_result(code::AUTH_ERR);
         o.check(
@@ -362,7 +250,7 @@ fn directory_not_writable_by_the_user_fails_a_correct_code_unless_allow_readonly
 #[test]
 #[ignore = "root tier: mounts a tmpfs"]
 fn full_file_system_shows_no_space_left_and_keeps_the_original() {
-    let u = TempUser::new();
+    let u = TempUser::with_private_home();
     let mnt = u.home.join("fs");
     let opts = format!("size=64k,mode=0700,uid={},gid={}", u.uid, u.gid);
     let _m = TmpfsMount::new(&mnt, &opts);
@@ -378,7 +266,7 @@ fn full_file_system_shows_no_space_left_and_keeps_the_original() {
     }
     let before = file_state(&f);
     let s = format!("secret={}", f.display());
-    let o = u.run(&[&s]).answer(code_now()).run_as_other_user().0;
+    let o = u.run(&[&s]).answer(frozen_code()).run_as_other_user().0;
     o.assert_result(code::AUTH_ERR);
     o.check(
         o.errors == ["Error \"No space left on device\" while writing config"],
@@ -398,7 +286,7 @@ fn full_file_system_shows_no_space_left_and_keeps_the_original() {
 #[test]
 #[ignore = "root tier: mounts a tmpfs"]
 fn read_only_file_system_allows_plain_totp_but_not_a_scratch_code() {
-    let u = TempUser::new();
+    let u = TempUser::with_private_home();
     let mnt = u.home.join("fs");
     let opts = format!("size=64k,mode=0700,uid={},gid={}", u.uid, u.gid);
     let m = TmpfsMount::new(&mnt, &opts);
@@ -408,7 +296,7 @@ fn read_only_file_system_allows_plain_totp_but_not_a_scratch_code() {
     let before = file_state(&f);
     let s = format!("secret={}", f.display());
 
-    let o = u.run(&[&s]).answer(code_now()).run_as_other_user().0;
+    let o = u.run(&[&s]).answer(frozen_code()).run_as_other_user().0;
     o.assert_result(code::SUCCESS);
     o.check(o.errors.is_empty(), "no message: nothing to write");
 
@@ -435,14 +323,14 @@ fn read_only_file_system_allows_plain_totp_but_not_a_scratch_code() {
 #[test]
 #[ignore = "root tier: creates a user and changes file owners"]
 fn file_owned_by_someone_else_is_refused_unless_no_strict_owner() {
-    let u = TempUser::new();
+    let u = TempUser::with_private_home();
     // Owned by root, readable by the user's group: the owner check is what refuses it.
     let f = write_secret(&u.home, "ga", &totp_file(""), 0o640);
     std::os::unix::fs::chown(&f, Some(0), Some(u.gid)).unwrap();
     let s = format!("secret={}", f.display());
     let o = u
         .run(&[&s, "allowed_perm=0640"])
-        .answer(code_now())
+        .answer(frozen_code())
         .run_as_other_user()
         .0;
     o.assert_result(code::AUTH_ERR);
@@ -457,7 +345,7 @@ fn file_owned_by_someone_else_is_refused_unless_no_strict_owner() {
     );
     let o = u
         .run(&[&s, "allowed_perm=0640", "no_strict_owner"])
-        .answer(code_now())
+        .answer(frozen_code())
         .run_as_other_user()
         .0;
     o.assert_result(code::SUCCESS);
@@ -466,7 +354,7 @@ fn file_owned_by_someone_else_is_refused_unless_no_strict_owner() {
 #[test]
 #[ignore = "root tier: changes a file owner to nobody"]
 fn root_file_chowned_to_nobody_is_refused_quickly_and_kept() {
-    require_root();
+    require_root("users, mounts, device nodes, /etc/pam.d");
     let dir = tempfile::tempdir().unwrap();
     let f = write_secret(dir.path(), "ga", &totp_file(""), 0o600);
     std::os::unix::fs::chown(&f, Some(65534), Some(65534)).unwrap();
@@ -475,7 +363,7 @@ fn root_file_chowned_to_nobody_is_refused_quickly_and_kept() {
     let (o, took) = PamRun::new(stack(&[&s]))
         .user("root")
         .clock(T)
-        .answer(code_now())
+        .answer(frozen_code())
         .run_as_other_user();
     o.check(took < Duration::from_secs(1), "ended within a second");
     o.assert_result(code::AUTH_ERR);
@@ -490,7 +378,7 @@ fn root_file_chowned_to_nobody_is_refused_quickly_and_kept() {
     let o = PamRun::new(stack(&[&s, "no_strict_owner"]))
         .user("root")
         .clock(T)
-        .answer(code_now())
+        .answer(frozen_code())
         .run_as_other_user()
         .0;
     o.assert_result(code::SUCCESS);
@@ -499,7 +387,7 @@ fn root_file_chowned_to_nobody_is_refused_quickly_and_kept() {
 #[test]
 #[ignore = "root tier: creates a device node with mknod"]
 fn character_device_made_with_mknod_is_refused_quickly() {
-    require_root();
+    require_root("users, mounts, device nodes, /etc/pam.d");
     let dir = tempfile::tempdir().unwrap();
     let dev = dir.path().join("null");
     let c = std::ffi::CString::new(dev.as_os_str().as_encoded_bytes()).unwrap();
@@ -511,7 +399,7 @@ fn character_device_made_with_mknod_is_refused_quickly() {
     let (o, took) = PamRun::new(stack(&[&s]))
         .user("root")
         .clock(T)
-        .answer(code_now())
+        .answer(frozen_code())
         .run_as_other_user();
     o.check(took < Duration::from_secs(1), "ended within a second");
     o.assert_result(code::AUTH_ERR);
@@ -529,7 +417,7 @@ fn character_device_made_with_mknod_is_refused_quickly() {
 #[test]
 #[ignore = "root tier: creates users and switches the file system ids"]
 fn fixed_user_reads_a_service_account_directory_named_by_user() {
-    let svc = TempUser::new();
+    let svc = TempUser::with_private_home();
     let dir = svc.home.join("secrets");
     std::fs::create_dir(&dir).unwrap();
     svc.chown(&dir);
@@ -583,13 +471,13 @@ fn fixed_user_reads_a_service_account_directory_named_by_user() {
 #[test]
 #[ignore = "root tier: switches to nobody for an unknown user"]
 fn unknown_pam_user_prompts_then_fails_even_with_nullok() {
-    require_root();
+    require_root("users, mounts, device nodes, /etc/pam.d");
     let ghost = format!("ga-ghost-{}", std::process::id());
     for args in [&[][..], &["nullok"][..]] {
         let (o, took) = PamRun::new(stack(args))
             .user(&ghost)
             .clock(T)
-            .answer(code_now())
+            .answer(frozen_code())
             .run_as_other_user();
         o.check(took < Duration::from_secs(1), "ended within a second");
         o.assert_result(code::AUTH_ERR);
@@ -610,8 +498,8 @@ fn unknown_pam_user_prompts_then_fails_even_with_nullok() {
 #[test]
 #[ignore = "root tier: writes a service file under /etc/pam.d"]
 fn real_pam_service_with_pamtester_accepts_the_right_code_only() {
-    let u = TempUser::new();
-    u.write_secret(&totp_file(""));
+    let u = TempUser::with_private_home();
+    u.write_secret(totp_file(""));
     let service = format!("ga-itest-{}", std::process::id());
     let etc = EtcFile {
         path: PathBuf::from("/etc/pam.d").join(&service),
@@ -648,7 +536,7 @@ fn real_pam_service_with_pamtester_accepts_the_right_code_only() {
             .write_all(format!("{answer}\n").as_bytes());
         child.wait_with_output().unwrap()
     };
-    let ok = pamtester(&code_now());
+    let ok = pamtester(&frozen_code());
     assert!(
         ok.status.success(),
         "right code: {}{}",
@@ -679,9 +567,9 @@ fn timing_campaign_wrong_code_medians_per_kind_of_account() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    let enrolled = TempUser::new();
-    enrolled.write_secret(&totp_file(""));
-    let not_enrolled = TempUser::new();
+    let enrolled = TempUser::with_private_home();
+    enrolled.write_secret(totp_file(""));
+    let not_enrolled = TempUser::with_private_home();
     let ghost = format!("ga-no-such-user-{}", std::process::id());
     let cases = [
         ("enrolled", enrolled.run(&[])),
@@ -749,18 +637,18 @@ impl Drop for TmpMount {
 
 impl Ext4Image {
     fn new() -> Self {
-        require_root();
+        require_root("users, mounts, device nodes, /etc/pam.d");
         let dir = tempfile::tempdir().unwrap();
         let image = dir.path().join("fs.img");
-        run_cmd(Command::new("truncate").args(["-s", "32M"]).arg(&image));
-        run_cmd(
+        run_ok(Command::new("truncate").args(["-s", "32M"]).arg(&image));
+        run_ok(
             Command::new("mkfs.ext4")
                 .args(["-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0"])
                 .arg(&image),
         );
         let mount = dir.path().join("mnt");
         std::fs::create_dir(&mount).unwrap();
-        run_cmd(
+        run_ok(
             Command::new("mount")
                 .args(["-o", "loop"])
                 .arg(&image)
@@ -782,7 +670,7 @@ impl Ext4Image {
     fn crash_copy_of(&self, rel: &str) -> Option<Vec<u8>> {
         let dir = tempfile::tempdir().unwrap();
         let copy = dir.path().join("copy.img");
-        run_cmd(
+        run_ok(
             Command::new("cp")
                 .arg("--sparse=always")
                 .arg(&self.image)
@@ -790,7 +678,7 @@ impl Ext4Image {
         );
         let mount = TmpMount(dir.path().join("mnt"));
         std::fs::create_dir(&mount.0).unwrap();
-        run_cmd(
+        run_ok(
             Command::new("mount")
                 .args(["-o", "loop"])
                 .arg(&copy)
@@ -826,7 +714,7 @@ fn a_used_scratch_code_is_on_disk_when_the_login_succeeds() {
                 0o600,
             );
             // Whatever the setup wrote is on disk before the login starts.
-            run_cmd(Command::new("sync").arg("-f").arg(&f));
+            run_ok(Command::new("sync").arg("-f").arg(&f));
             let s = format!("secret={}", f.display());
             let o = PamRun::new(Stack::new().probe(module, &[&s]))
                 .clock(T)
@@ -904,7 +792,10 @@ fn rewrites_keep_the_selinux_label_of_the_file_they_replace() {
     set_selinux_label(&f, label);
     let before = file_state(&f);
     let s = format!("secret={}", f.display());
-    let o = PamRun::new(stack(&[&s])).clock(T).answer(code_now()).run();
+    let o = PamRun::new(stack(&[&s]))
+        .clock(T)
+        .answer(frozen_code())
+        .run();
     o.assert_result(code::SUCCESS);
     o.check(file_state(&f).ino != before.ino, "the file was rewritten");
     o.check(
@@ -916,7 +807,7 @@ fn rewrites_keep_the_selinux_label_of_the_file_they_replace() {
     // The setup command replacing the file keeps it too.
     let other = b"unconfined_u:object_r:var_auth_t:s0\0";
     set_selinux_label(&f, other);
-    let out = run_cmd(
+    let out = run_ok(
         Command::new(env!("CARGO_BIN_EXE_google-authenticator"))
             .args(["-t", "-f", "-d", "-W", "-u", "-C", "-Q", "none", "-s"])
             .arg(&f),

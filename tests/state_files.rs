@@ -8,18 +8,13 @@ mod support;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
+use support::otp::{T, TEST_SECRET, hotp_code, totp_code};
 use support::{
-    Event, FileState, Outcome, PamRun, Stack, TEST_SECRET, code, current_user, file_state,
-    hotp_code, our_module, temp_leftovers, totp_code, write_secret,
+    Event, FileState, Outcome, PamRun, Stack, code, current_user, file_state, our_module, stack,
+    temp_leftovers, write_secret,
 };
 
-/// Frozen time: TOTP step 10000, where the test secret's code is `050548`.
-const T: i64 = 300_000;
 const S: &str = TEST_SECRET;
-
-fn stack(args: &[&str]) -> Stack {
-    Stack::new().probe(our_module(), args)
-}
 
 /// A secret file in its own temp dir, and the run for it.
 struct Case {

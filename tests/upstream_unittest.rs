@@ -16,7 +16,7 @@
 //! Besides upstream's assertions, the tests check the whole secret file after every step
 //! that can change it.
 
-mod common;
+mod support;
 
 use std::fs;
 use std::io::Write;
@@ -30,7 +30,7 @@ use pam_google_authenticator::os::user::{LookupError, UserInfo};
 use pam_google_authenticator::pam::flow::{self, Outcome, Pam, System};
 use zeroize::Zeroizing;
 
-use common::{SECRET, code_text, key_for};
+use support::otp::{TEST_SECRET as SECRET, code_text, key_for};
 
 /// The password the fake PAM stack holds.
 const PW: &[u8] = b"0123456789";

@@ -1,5 +1,4 @@
 //! Helpers shared by the setup command's tests.
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::path::Path;
@@ -99,13 +98,6 @@ pub fn now_step(step: u64) -> u64 {
         .unwrap()
         .as_secs()
         / step
-}
-
-/// Whether the tests run as root.
-pub fn is_root() -> bool {
-    std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false)
 }
 
 /// The names in `dir`, sorted.

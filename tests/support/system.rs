@@ -1,25 +1,54 @@
-//! System fixtures for the end-to-end tests: throwaway users and groups, real
-//! `/etc/pam.d` services made from the shipped recipes, secret files, time-bounded
-//! commands, and a pseudo-terminal client driver. Everything is removed by Drop guards.
-#![allow(dead_code)]
+//! System fixtures for the root tier and the end-to-end tests: the root check, command
+//! runners, throwaway users and groups, files under /etc (real `/etc/pam.d` services made
+//! from the shipped recipes), Debian's packages, child process groups, pamtester and a
+//! pseudo-terminal client driver. Everything is removed by Drop guards, also when a test
+//! fails.
 
 use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
-use crate::support;
+use super::otp::TEST_SECRET;
 
-/// Panics unless the tests run as root (they create users and `/etc/pam.d` files).
-pub fn assert_root() {
+/// Whether the tests run as root.
+pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
-    let uid = unsafe { libc::geteuid() };
-    assert_eq!(
-        uid, 0,
-        "this end-to-end test needs root (users, /etc/pam.d, sshd); run `sudo make e2e`"
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Panics unless the test runs as root: root-tier tests (users, /etc/pam.d, mounts,
+/// packages, sshd) must never pass by doing nothing. `what` says what needs root.
+pub fn require_root(what: &str) {
+    assert!(
+        is_root(),
+        "root tier: this test needs root ({what}); run `make root-tier` (or \
+         `cargo test -- --ignored`) as root"
     );
+}
+
+/// Runs `cmd` with `sh -c` and prints the command and its output on stderr (shown when
+/// the test fails); the caller checks the status.
+pub fn sh(cmd: &str) -> Output {
+    let out = Command::new("sh")
+        .args(["-c", cmd])
+        .output()
+        .unwrap_or_else(|e| panic!("harness error: cannot run sh ({e})"));
+    eprintln!(
+        "$ {cmd}\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs a command and panics with its output unless it succeeds.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    succeeded(&format!("{cmd:?}"), &[], out)
 }
 
 /// A name unique to this process and call: `<prefix><pid><n>` (lower case, <= 32 chars).
@@ -32,26 +61,6 @@ pub fn unique(prefix: &str) -> String {
 /// The repository root.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Seconds since the epoch, from the real clock.
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs()
-}
-
-/// A 6-digit code that is not valid for [`support::TEST_SECRET`] within 10 steps of now.
-pub fn wrong_code() -> String {
-    let t = now();
-    let near: Vec<String> = (0..=20)
-        .map(|i| support::totp_code(support::TEST_SECRET, t + i * 30 - 300))
-        .collect();
-    (0..1000)
-        .map(|i| format!("{:06}", 424_242 + i))
-        .find(|c| !near.contains(c))
-        .expect("a code outside the window")
 }
 
 /// Runs `cmd` with `stdin` as input, killed (by PID, via `timeout`) after `secs` seconds.
@@ -83,7 +92,12 @@ pub fn must(program: &str, args: &[&str]) -> String {
 
 /// As [`must`], with input.
 pub fn must_with_stdin(program: &str, args: &[&str], stdin: &[u8]) -> String {
-    let out = run_bounded(program, args, stdin, 60);
+    let out = succeeded(program, args, run_bounded(program, args, stdin, 60));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `out`, after panicking with the command and its output unless it succeeded.
+fn succeeded(program: &str, args: &[&str], out: Output) -> Output {
     assert!(
         out.status.success(),
         "`{program} {}` failed ({}):\n{}{}",
@@ -92,42 +106,112 @@ pub fn must_with_stdin(program: &str, args: &[&str], stdin: &[u8]) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    out
 }
 
 // ---------------------------------------------------------------------------------------
 // Users and groups
 // ---------------------------------------------------------------------------------------
 
-/// A throwaway account (`useradd -m`), removed with `userdel -r` on drop.
+/// `useradd`, `userdel`, `usermod`, `groupadd`, `groupdel` and `chpasswd` lock /etc/passwd
+/// and /etc/shadow: one at a time in this process, with retries against other processes
+/// holding the locks.
+static ACCOUNTS: Mutex<()> = Mutex::new(());
+
+fn accounts_lock() -> MutexGuard<'static, ()> {
+    ACCOUNTS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs an account command under [`ACCOUNTS`], retried for up to 30 s while another
+/// process holds the password file locks; panics unless it succeeds.
+fn account_cmd(program: &str, args: &[&str], stdin: &[u8]) -> Output {
+    let _lock = accounts_lock();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = run_bounded(program, args, stdin, 60);
+        let busy = String::from_utf8_lossy(&out.stderr).contains("lock");
+        if out.status.success() || !busy || Instant::now() > deadline {
+            return succeeded(program, args, out);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A throwaway account with its own primary group, removed (with its home and group) on
+/// drop. [`TempUser::new`] makes one with a home under /home and a login shell,
+/// [`TempUser::with_password`] the same with a password, and
+/// [`TempUser::with_private_home`] one whose home (mode 0700, owned by the user) is in a
+/// temp dir and whose shell is nologin.
 pub struct TempUser {
     pub name: String,
     pub uid: u32,
     pub gid: u32,
     pub home: PathBuf,
+    /// The password [`TempUser::with_password`] or [`TempUser::set_password`] gave it,
+    /// else empty (the account is locked).
     pub password: String,
+    _base: Option<tempfile::TempDir>,
 }
 
 impl TempUser {
-    /// Creates the user with a home directory, bash as shell and a password.
+    /// `useradd -m -U -s /bin/bash`, without a password; `tag` (a few letters) names the
+    /// suite that made it.
     pub fn new(tag: &str) -> TempUser {
+        require_root("creates users");
         let name = unique(&format!("ga{tag}"));
-        must("useradd", &["-m", "-s", "/bin/bash", &name]);
-        let password = format!("Pw-{name}-7");
-        let mut user = TempUser {
-            name: name.clone(),
-            uid: 0,
-            gid: 0,
-            home: PathBuf::new(),
-            password: password.clone(),
-        };
-        must_with_stdin("chpasswd", &[], format!("{name}:{password}\n").as_bytes());
+        account_cmd("useradd", &["-m", "-U", "-s", "/bin/bash", &name], b"");
+        Self::looked_up(name, None)
+    }
+
+    /// As [`TempUser::new`], with a password (`Pw-<name>-7`).
+    pub fn with_password(tag: &str) -> TempUser {
+        let mut user = Self::new(tag);
+        let password = format!("Pw-{}-7", user.name);
+        user.set_password(&password);
+        user.password = password;
+        user
+    }
+
+    /// `useradd -M -U -s /usr/sbin/nologin` with the home directory in a temp dir that
+    /// every user can traverse.
+    pub fn with_private_home() -> TempUser {
+        require_root("creates users");
+        let base = open_tempdir();
+        let home = base.path().join("home");
+        std::fs::create_dir(&home).expect("mkdir home");
+        let name = unique("gat");
+        let home_arg = home.to_str().expect("UTF-8 temp path");
+        account_cmd(
+            "useradd",
+            &["-M", "-U", "-s", "/usr/sbin/nologin", "-d", home_arg, &name],
+            b"",
+        );
+        let user = Self::looked_up(name, Some(base));
+        std::os::unix::fs::chown(&user.home, Some(user.uid), Some(user.gid)).expect("chown");
+        std::fs::set_permissions(&user.home, std::fs::Permissions::from_mode(0o700))
+            .expect("chmod");
+        user
+    }
+
+    fn looked_up(name: String, base: Option<tempfile::TempDir>) -> TempUser {
         let entry = must("getent", &["passwd", &name]);
         let fields: Vec<&str> = entry.trim().split(':').collect();
-        user.uid = fields[2].parse().expect("uid");
-        user.gid = fields[3].parse().expect("gid");
-        user.home = PathBuf::from(fields[5]);
+        let user = TempUser {
+            uid: fields[2].parse().expect("uid"),
+            gid: fields[3].parse().expect("gid"),
+            home: PathBuf::from(fields[5]),
+            name,
+            password: String::new(),
+            _base: base,
+        };
+        assert!(user.home.is_dir(), "useradd made no {:?}", user.home);
         user
+    }
+
+    /// Sets the account password with `chpasswd`.
+    pub fn set_password(&self, password: &str) {
+        let line = format!("{}:{password}\n", self.name);
+        account_cmd("chpasswd", &[], line.as_bytes());
     }
 
     /// `~/.google_authenticator`.
@@ -136,16 +220,36 @@ impl TempUser {
     }
 
     /// Writes `~/.google_authenticator` with `mode`, owned by `owner` (uid, gid).
-    pub fn write_secret_as(&self, content: &str, mode: u32, owner: (u32, u32)) {
-        let path = self.secret_path();
-        std::fs::write(&path, content).expect("write secret file");
+    pub fn write_secret_as(
+        &self,
+        content: impl AsRef<[u8]>,
+        mode: u32,
+        owner: (u32, u32),
+    ) -> PathBuf {
+        let path = super::write_secret(&self.home, ".google_authenticator", content.as_ref(), mode);
         std::os::unix::fs::chown(&path, Some(owner.0), Some(owner.1)).expect("chown");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        path
     }
 
     /// Writes `~/.google_authenticator` (mode 0600, owned by the user).
-    pub fn write_secret(&self, content: &str) {
-        self.write_secret_as(content, 0o600, (self.uid, self.gid));
+    pub fn write_secret(&self, content: impl AsRef<[u8]>) -> PathBuf {
+        self.write_secret_as(content, 0o600, (self.uid, self.gid))
+    }
+
+    /// Writes `~/.google_authenticator` (TOTP, [`TEST_SECRET`]) with mode 0600, owned by
+    /// the user.
+    pub fn enrol(&self) -> PathBuf {
+        self.enrol_with("")
+    }
+
+    /// The same with more option lines (e.g. `" DISALLOW_REUSE\n`).
+    pub fn enrol_with(&self, options: &str) -> PathBuf {
+        self.write_secret(format!("{TEST_SECRET}\n\" TOTP_AUTH\n{options}"))
+    }
+
+    /// Gives `p` to the user and the user's group.
+    pub fn chown(&self, p: &Path) {
+        std::os::unix::fs::chown(p, Some(self.uid), Some(self.gid)).expect("chown");
     }
 
     /// Installs `~/.ssh/authorized_keys` with one public key.
@@ -162,12 +266,13 @@ impl TempUser {
 
     /// Adds the user to a supplementary group.
     pub fn join(&self, group: &TempGroup) {
-        must("usermod", &["-a", "-G", &group.name, &self.name]);
+        account_cmd("usermod", &["-a", "-G", &group.name, &self.name], b"");
     }
 }
 
 impl Drop for TempUser {
     fn drop(&mut self) {
+        let _lock = accounts_lock();
         let out = run_bounded("userdel", &["-r", &self.name], b"", 30);
         if !out.status.success() {
             let again = run_bounded("userdel", &["-r", "-f", &self.name], b"", 30);
@@ -179,7 +284,18 @@ impl Drop for TempUser {
                 );
             }
         }
+        let _ = Command::new("groupdel").arg(&self.name).output();
+        if self.home.starts_with("/home") && self.home.exists() {
+            let _ = std::fs::remove_dir_all(&self.home);
+        }
     }
+}
+
+/// A directory that every user can traverse (tempdir's own mode is 0700).
+pub fn open_tempdir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    d
 }
 
 /// A throwaway group (`groupadd`), removed with `groupdel` on drop.
@@ -190,13 +306,14 @@ pub struct TempGroup {
 impl TempGroup {
     pub fn new(tag: &str) -> TempGroup {
         let name = unique(&format!("ga{tag}"));
-        must("groupadd", &[&name]);
+        account_cmd("groupadd", &[&name], b"");
         TempGroup { name }
     }
 }
 
 impl Drop for TempGroup {
     fn drop(&mut self) {
+        let _lock = accounts_lock();
         let out = run_bounded("groupdel", &[&self.name], b"", 30);
         if !out.status.success() {
             eprintln!(
@@ -212,10 +329,10 @@ impl Drop for TempGroup {
 // Secret files
 // ---------------------------------------------------------------------------------------
 
-/// Contents of a TOTP secret file for [`support::TEST_SECRET`] with extra option lines
+/// Contents of a TOTP secret file for [`TEST_SECRET`] with extra option lines
 /// (e.g. `"\" DISALLOW_REUSE"`) and scratch codes.
 pub fn secret_file(options: &[&str], scratch: &[&str]) -> String {
-    let mut s = format!("{}\n\" TOTP_AUTH\n", support::TEST_SECRET);
+    let mut s = format!("{}\n\" TOTP_AUTH\n", TEST_SECRET);
     for o in options {
         let _ = writeln!(s, "{o}");
     }
@@ -247,7 +364,7 @@ pub fn recipe_service(recipe: &str, extra: &[&str]) -> String {
     let path = repo().join("pam.d").join(recipe);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let module = support::our_module();
+    let module = super::our_module();
     let module = module.to_str().expect("UTF-8 module path");
     let mut replaced = 0;
     let mut out = format!(
@@ -361,7 +478,7 @@ pub fn pamtester(service: &str, user: &str, answers: &[String]) -> PamtesterRun 
         user,
         "authenticate",
     ])
-    .env("LD_PRELOAD", support::syslog_capture_lib())
+    .env("LD_PRELOAD", super::syslog_capture_lib())
     .env("GA_SYSLOG_CAPTURE", &log);
     let start = Instant::now();
     let out = run_with_stdin(cmd, input.as_bytes());
@@ -383,7 +500,7 @@ pub fn pamtester(service: &str, user: &str, answers: &[String]) -> PamtesterRun 
 pub enum Answer {
     /// This text.
     Text(String),
-    /// `prefix` followed by the current TOTP code of [`support::TEST_SECRET`], computed
+    /// `prefix` followed by the current TOTP code of [`TEST_SECRET`], computed
     /// when the prompt appears.
     Totp { prefix: String },
 }
@@ -405,7 +522,7 @@ impl Answer {
     fn spec(&self) -> String {
         match self {
             Answer::Text(s) => format!("lit:{s}"),
-            Answer::Totp { prefix } => format!("totp:{}:{prefix}", support::TEST_SECRET),
+            Answer::Totp { prefix } => format!("totp:{}:{prefix}", TEST_SECRET),
         }
     }
 }
@@ -536,4 +653,159 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     f()
+}
+
+// ---------------------------------------------------------------------------------------
+// Files under /etc, child process groups, recipes for other clients
+// ---------------------------------------------------------------------------------------
+
+/// A file this test created (a PAM service under /etc/pam.d); removed on drop.
+pub struct OwnedFile {
+    pub path: PathBuf,
+}
+
+impl OwnedFile {
+    /// Creates `path` with `text`; panics if it already exists (never overwrite the
+    /// machine's own files).
+    pub fn create(path: &Path, text: &str) -> Self {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+        f.write_all(text.as_bytes()).unwrap();
+        OwnedFile {
+            path: path.to_path_buf(),
+        }
+    }
+}
+
+impl Drop for OwnedFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A child process started by the test, in its own process group; the group is killed
+/// (TERM, then KILL) on drop. Only this child's group: never anything by name.
+pub struct ChildGuard {
+    pub child: Child,
+}
+
+impl ChildGuard {
+    /// Spawns `cmd` as the leader of a new process group.
+    pub fn spawn(cmd: &mut Command) -> Self {
+        use std::os::unix::process::CommandExt as _;
+        let child = cmd
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+        ChildGuard { child }
+    }
+
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).expect("pid fits i32")
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let pgid = self.pid();
+        // SAFETY: kill has no memory preconditions; the group is the one this guard made.
+        unsafe { libc::kill(-pgid, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // SAFETY: as above; anything of the group still alive is killed.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+/// Turns a recipe from `pam.d/` into a service file: the module name
+/// `pam_google_authenticator.so` becomes the absolute path of `module`; comments, the
+/// other lines and `@include`s are kept as shipped.
+pub fn recipe_with_module(recipe: &str, module: &Path) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("pam.d")
+        .join(recipe);
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    assert!(
+        text.contains("pam_google_authenticator.so"),
+        "{recipe} does not use the module"
+    );
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with('#') {
+            out.push_str(line);
+        } else {
+            out.push_str(
+                &line.replace("pam_google_authenticator.so", &module.display().to_string()),
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Adds module arguments to the line of our module in a service file.
+pub fn with_module_args(service: &str, module: &Path, args: &str) -> String {
+    let m = module.display().to_string();
+    let mut out = String::new();
+    for line in service.lines() {
+        out.push_str(line);
+        if !line.trim_start().starts_with('#') && line.contains(&m) {
+            out.push(' ');
+            out.push_str(args);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Debian's packages
+// ---------------------------------------------------------------------------------------
+
+/// Debian's package of the C module.
+pub const DEBIAN_PACKAGE: &str = "libpam-google-authenticator";
+
+/// The tests that install and remove packages take this lock: one at a time.
+pub fn packages_lock() -> MutexGuard<'static, ()> {
+    static PACKAGES: Mutex<()> = Mutex::new(());
+    PACKAGES.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `apt-get install -y -qq <what>`, without questions (through [`sh`]).
+pub fn apt_get_install(what: &str) -> Output {
+    sh(&format!(
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {what}"
+    ))
+}
+
+/// Whether dpkg has `package` installed.
+pub fn package_installed(package: &str) -> bool {
+    let out = sh(&format!(
+        "dpkg-query -W -f='${{Status}}' {package} 2>/dev/null"
+    ));
+    String::from_utf8_lossy(&out.stdout).contains("install ok installed")
+}
+
+/// Where Debian's package puts the module: /lib/<the build machine's triplet>/security.
+pub fn packaged_module_path() -> String {
+    let out = Command::new("dpkg-architecture")
+        .arg("-qDEB_HOST_MULTIARCH")
+        .output()
+        .expect("dpkg-architecture (dpkg-dev) is installed (make deps)");
+    let triplet = String::from_utf8(out.stdout).unwrap();
+    format!(
+        "/lib/{}/security/pam_google_authenticator.so",
+        triplet.trim()
+    )
 }

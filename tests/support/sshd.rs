@@ -1,6 +1,5 @@
 //! A private OpenSSH server on 127.0.0.1 with its own host key, config, log and PAM
 //! service, and the OpenSSH client driven through a pseudo-terminal.
-#![allow(dead_code)]
 
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
@@ -8,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::system::{self, Answer, PamService, PtyOutcome, must, unique, wait_until};
+use super::system::{self, Answer, PamService, PtyOutcome, must, unique, wait_until};
 
 /// sshd's privilege separation directory (compiled in). Created while any server of this
 /// process runs, and removed after the last one if it did not exist before.
@@ -64,7 +63,7 @@ fn free_port() -> u16 {
 impl Sshd {
     /// Starts a server whose PAM service is `pam_text`.
     pub fn start(pam_text: String, opts: &SshdOptions) -> Sshd {
-        system::assert_root();
+        system::require_root("runs a private sshd");
         let dir = tempfile::Builder::new()
             .prefix("ga-e2e-sshd")
             .tempdir()
