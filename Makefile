@@ -34,7 +34,7 @@ APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime o
                 openssh-server openssh-client python3 python3-pexpect python3-venv nodejs \
                 strace valgrind lintian dpkg-dev rpm rpmlint
 
-.PHONY: all build deps e2e-deps demo test check unit bench bench-smoke root-tier e2e fuzz-smoke fuzz-campaign fuzz-seeds differential-long campaign-hygiene campaigns install rpm uninstall deb clean
+.PHONY: all build deps e2e-deps demo test check test-prereqs unit bench bench-smoke root-tier e2e fuzz-smoke fuzz-campaign fuzz-seeds differential-long campaign-hygiene campaigns install rpm uninstall deb clean
 
 all: build
 
@@ -98,12 +98,40 @@ check:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps --lib
 
-unit:
-	@mkdir -p $(LOGS) && rm -f $(LOGS)/*.log
+## What the test suites need, made once before them (tests/README.md): the module, the
+## driver and the test modules (debug build), Debian's module and fail2ban unpacked under
+## target/ (apt-get download and dpkg -x; nothing is installed), and the C helpers. The
+## test helpers only check for these (or make what is missing under a plain `cargo test`)
+## and fail with "harness error: ... run `make test-prereqs`" when they cannot.
+TEST_BIN    := target/debug
+DEB_FETCHES := libpam-google-authenticator:reference fail2ban:fail2ban
+test-prereqs: $(TEST_BIN)/syslog_capture.so $(TEST_BIN)/pam_host
 	$(CARGO) build --locked --lib --examples
+	@for p in $(DEB_FETCHES); do \
+	  name=$${p%%:*}; dir=target/$${p#*:}; work=$$dir/download.make; \
+	  [ -e $$dir/root/VERSION ] && continue; \
+	  echo "Fetching Debian's $$name into $$dir/root (apt-get download, dpkg -x)"; \
+	  rm -rf $$work && mkdir -p $$work && \
+	  ( cd $$work && apt-get download -q $$name ) && deb=$$(ls $$work/*.deb) && \
+	  dpkg -x $$deb $$work/root && dpkg-deb -f $$deb Version > $$work/root/VERSION && \
+	  rm -rf $$dir/root && mv $$work/root $$dir/root && rm -rf $$work || { \
+	    echo "harness error: cannot fetch Debian's $$name (run apt-get update; needs Debian's archive)"; \
+	    exit 1; }; \
+	done
+
+$(TEST_BIN)/syslog_capture.so: tests/support/syslog_capture.c
+	@mkdir -p $(TEST_BIN)
+	$${CC:-cc} -shared -fPIC -O2 -Wall -o $@ $< -ldl
+
+$(TEST_BIN)/pam_host: tests/support/pam_host.c
+	@mkdir -p $(TEST_BIN)
+	$${CC:-cc} -O2 -g -Wall -Wextra -Werror -pthread -o $@ $< -lpam
+
+unit: test-prereqs
+	@mkdir -p $(LOGS) && rm -f $(LOGS)/*.log
 	$(CARGO) test --locked --all-targets --no-fail-fast 2>&1 | tee $(LOGS)/unit.log
 
-root-tier:
+root-tier: test-prereqs
 	@if [ "$$(id -u)" = 0 ]; then \
 	  $(CARGO) test --locked --all-targets --no-fail-fast -- --ignored 2>&1 | tee $(LOGS)/root-tier.log; \
 	else \
@@ -131,7 +159,7 @@ bench-smoke:
 ## through pamtester, with throwaway users (see tests/e2e_*.rs). root-tier already runs
 ## them with the other ignored tests, so `make test` does not run them twice.
 E2E_TESTS := --test e2e_sshd --test e2e_pamtester --test e2e_rollout
-e2e: deps
+e2e: deps test-prereqs
 	@if [ "$$(id -u)" = 0 ]; then \
 	  $(CARGO) test $(E2E_TESTS) -- --ignored; \
 	else \
