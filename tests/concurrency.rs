@@ -13,6 +13,8 @@
 //! printed: it guards its write with an inode/size/mtime comparison and no lock, so it accepts
 //! one code several times (`upstream_races_are_recorded`).
 
+// The shared harness, of which this binary uses a part.
+#[allow(dead_code)]
 mod support;
 
 use std::fmt::Write as _;

@@ -16,6 +16,8 @@
 //! (`GA_MEMCHECK_CYCLES`, `GA_HYGIENE_LOGINS`) and, with `GA_HOST_COMPARE=1`, prints the same
 //! figures for Debian's C module next to ours (nothing is asserted about the C module).
 
+// The shared harness, of which this binary uses a part.
+#[allow(dead_code)]
 mod support;
 
 use std::collections::BTreeMap;

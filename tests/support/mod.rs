@@ -9,7 +9,6 @@
 //!
 //! Environment overrides: `GA_REFERENCE_MODULE` (path of Debian's module), `GA_LIBFAKETIME`
 //! (path of `libfaketime.so.1`).
-#![allow(dead_code)]
 
 use std::ffi::OsString;
 use std::fmt::Write as _;

@@ -1,14 +1,12 @@
 //! The interactive setup through a real pseudo-terminal: every question answered both ways,
 //! the code confirmation with a right, a neighbouring and a wrong code, and end of input.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::cli::*;
 use rexpect::process::WaitStatus;
 use rexpect::session::PtySession;
-use support::cli::*;
 
 const TIMEOUT_MS: u64 = 20_000;
 

@@ -5,13 +5,11 @@
 //! service `/etc/pam.d/sshd-gatest-<pid>x<n>`, the name of a symlink to `/usr/sbin/sshd`,
 //! since OpenSSH 9.2 takes the PAM service name from its binary name), creates throwaway
 //! users, and removes all of it afterwards. Needs root and the packages of `make deps`.
-//! Run: `sudo make e2e` or `cargo test --test e2e_sshd -- --ignored`.
+//! Run: `sudo make e2e` or `cargo test --test e2e -- --ignored e2e_sshd::`.
 
-mod support;
-
-use support::otp::wrong_code;
-use support::sshd::{Sshd, SshdOptions};
-use support::system::{Answer, TempUser, recipe_service, require_root, secret_file};
+use crate::support::otp::wrong_code;
+use crate::support::sshd::{Sshd, SshdOptions};
+use crate::support::system::{Answer, TempUser, recipe_service, require_root, secret_file};
 
 const CODE_PROMPT: &str = "Verification code: ";
 const PASSWORD_PROMPT: &str = "Password: ";
@@ -190,7 +188,7 @@ fn disallow_reuse_refuses_the_same_code_on_a_second_connection() {
             &o,
         );
     };
-    if support::otp::totp_code(support::otp::TEST_SECRET, step * 30) != code {
+    if crate::support::otp::totp_code(crate::support::otp::TEST_SECRET, step * 30) != code {
         server.fail(
             &format!("the recorded step {step} is not the one of code {code}:\n{file}"),
             &o,
@@ -205,9 +203,9 @@ fn disallow_reuse_refuses_the_same_code_on_a_second_connection() {
     // While the code's step is at most one step old it is inside the default window
     // (3 steps), so only DISALLOW_REUSE can refuse it.
     assert!(
-        support::otp::now() / 30 <= step + 1,
+        crate::support::otp::now() / 30 <= step + 1,
         "the second login came too late to prove reuse (step {step}, now {})",
-        support::otp::now() / 30
+        crate::support::otp::now() / 30
     );
     server.assert_refused(&o, &format!("second use of code {code}"));
 }
@@ -367,7 +365,7 @@ fn stock_sshd_filter_catches(server: &Sshd, user: &str) {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("auth.log");
     std::fs::write(&log, failed.join("\n") + "\n").unwrap();
-    let text = support::fail2ban_regex(&log, "sshd", None, &[]);
+    let text = crate::support::fail2ban_regex(&log, "sshd", None, &[]);
     assert!(
         text.contains(&format!(", {} matched, 0 missed", failed.len())),
         "the stock sshd filter should match every failure line:\n{}\n{text}",

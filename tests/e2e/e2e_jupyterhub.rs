@@ -9,9 +9,7 @@
 //! through the proxy like a browser (`support/hub_login.py`: the login page's
 //! `_xsrf`, then the form POST, redirects not followed so nothing is spawned).
 //!
-//! Root tier: `cargo test --test e2e_jupyterhub -- --ignored` as root.
-
-mod support;
+//! Root tier: `cargo test --test e2e -- --ignored e2e_jupyterhub::` as root.
 
 use std::cell::RefCell;
 use std::net::TcpListener;
@@ -20,9 +18,9 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use support::otp::{code_now, wrong_code};
-use support::system::{ChildGuard, OwnedFile, TempUser, recipe_with_module, require_root};
-use support::{our_module, target_dir};
+use crate::support::otp::{code_now, wrong_code};
+use crate::support::system::{ChildGuard, OwnedFile, TempUser, recipe_with_module, require_root};
+use crate::support::{our_module, target_dir};
 
 const PASSWORD: &str = "Hub-pass-42";
 

@@ -16,8 +16,6 @@
 //! Besides upstream's assertions, the tests check the whole secret file after every step
 //! that can change it.
 
-mod support;
-
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -30,7 +28,7 @@ use pam_google_authenticator::os::user::{LookupError, UserInfo};
 use pam_google_authenticator::pam::flow::{self, Outcome, Pam, System};
 use zeroize::Zeroizing;
 
-use support::otp::{TEST_SECRET as SECRET, code_text, key_for};
+use crate::support::otp::{TEST_SECRET as SECRET, code_text, key_for};
 
 /// The password the fake PAM stack holds.
 const PW: &[u8] = b"0123456789";

@@ -1,21 +1,19 @@
 //! Root tier for the setup command: enrolling another user with `--user`, a full file
 //! system, an unwritable directory, the Debian package, and `make install` next to
 //! Debian's packaged files (refused, or diverted with dpkg-divert and undone). Run with
-//! `cargo test --test cli_root -- --ignored` as root.
-
-mod support;
+//! `cargo test --test cli -- --ignored cli_root::` as root.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pam_google_authenticator::os::store::{OpenedFile, PermPolicy};
-use pam_google_authenticator::os::user;
-use support::cli::*;
-use support::system::{
+use crate::support::cli::*;
+use crate::support::system::{
     DEBIAN_PACKAGE as DEBIAN, apt_get_install, package_installed, packaged_module_path,
     packages_lock, sh,
 };
+use pam_google_authenticator::os::store::{OpenedFile, PermPolicy};
+use pam_google_authenticator::os::user;
 
 const ARGS: &[&str] = &["-t", "-f", "-C", "-D", "-W", "-u", "-Q", "none"];
 

@@ -3,14 +3,12 @@
 //! process, start-up included), give the documented PAM result, log one clear line naming
 //! the problem, and leave the secret file exactly as it was (bytes, inode, mode, mtime).
 
-mod support;
-
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use support::otp::{T, TEST_SECRET, frozen_code};
-use support::{
+use crate::support::otp::{T, TEST_SECRET, frozen_code};
+use crate::support::{
     ConvMode, FileState, Outcome, PamRun, code, current_user, file_state, secret_arg, stack,
     write_secret,
 };
@@ -46,7 +44,10 @@ fn check_unchanged(o: &Outcome, path: &Path, before: &FileState) {
         &format!("{} unchanged (bytes, inode, mode, mtime)", path.display()),
     );
     if let Some(dir) = path.parent() {
-        o.check(support::temp_leftovers(dir).is_empty(), "no temp file left");
+        o.check(
+            crate::support::temp_leftovers(dir).is_empty(),
+            "no temp file left",
+        );
     }
 }
 
@@ -474,7 +475,7 @@ fn a_secret_swapped_for_a_hard_link_during_the_prompt_is_refused() {
         "the other file keeps its scratch code",
     );
     o.check(
-        support::temp_leftovers(dir.path()).is_empty(),
+        crate::support::temp_leftovers(dir.path()).is_empty(),
         "no temp file left",
     );
 }
@@ -503,12 +504,12 @@ fn a_secret_grown_past_64_kib_during_the_prompt_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_secret(dir.path(), "ga", &scratch_file(), 0o600);
     let o = swapped_during_prompt(dir.path(), "Invalid file size", || {
-        support::append_to(&path, &vec![b'\n'; 64 * 1024]);
+        crate::support::append_to(&path, &vec![b'\n'; 64 * 1024]);
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
             .unwrap();
     });
     o.check(
-        support::temp_leftovers(dir.path()).is_empty(),
+        crate::support::temp_leftovers(dir.path()).is_empty(),
         "no temp file left",
     );
 }
@@ -560,7 +561,7 @@ fn a_64_kib_file_of_scratch_codes_uses_its_last_code_within_a_second() {
         "the last code is used up",
     );
     o.check(
-        support::temp_leftovers(dir.path()).is_empty(),
+        crate::support::temp_leftovers(dir.path()).is_empty(),
         "no temp file left",
     );
 }
@@ -634,7 +635,7 @@ fn extreme_numbers_in_every_option_end_within_a_second_without_a_crash() {
                     &format!("{extra:?}: success or a plain failure"),
                 );
                 o.check(
-                    support::temp_leftovers(dir.path()).is_empty(),
+                    crate::support::temp_leftovers(dir.path()).is_empty(),
                     &format!("{extra:?}: no temp file left"),
                 );
                 cases += 1;

@@ -11,15 +11,13 @@
 //! reason is a line the module logged. A second test checks the maintenance operations
 //! through real logins.
 //!
-//! Needs root. Run: `cargo test --test e2e_audit -- --ignored`.
-
-mod support;
+//! Needs root. Run: `cargo test --test e2e -- --ignored e2e_audit::`.
 
 use std::os::unix::fs::symlink;
 use std::process::Command;
 
-use support::otp::now;
-use support::system::{
+use crate::support::otp::now;
+use crate::support::system::{
     PamService, PamtesterRun, TempUser, pamtester, recipe_service, require_root, secret_file,
     unique,
 };
@@ -113,7 +111,7 @@ type AuditRow = (String, String, Vec<String>);
 fn audit(service: &str, names: &[&str]) -> (Vec<AuditRow>, i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_google-authenticator-audit"))
         .args(["--service", service, "--json", "--module"])
-        .arg(support::our_module().file_name().expect("file name"))
+        .arg(crate::support::our_module().file_name().expect("file name"))
         .args(names)
         .output()
         .expect("run the audit");
@@ -164,7 +162,7 @@ fn field(text: &str, start: &str, end: &str) -> String {
 }
 
 fn login(service: &str, name: &str) -> PamtesterRun {
-    let code = support::otp::totp_code(support::otp::TEST_SECRET, now());
+    let code = crate::support::otp::totp_code(crate::support::otp::TEST_SECRET, now());
     pamtester(service, name, &[code])
 }
 
@@ -266,7 +264,7 @@ fn the_audit_verdict_is_the_real_login_outcome_for_every_account() {
 fn command(service: &str, args: &[&str]) -> (String, bool) {
     let out = Command::new(env!("CARGO_BIN_EXE_google-authenticator-audit"))
         .args(["--service", service, "--module"])
-        .arg(support::our_module().file_name().expect("file name"))
+        .arg(crate::support::our_module().file_name().expect("file name"))
         .args(args)
         .output()
         .expect("run the audit");

@@ -2,10 +2,8 @@
 //! read-only file systems), device nodes and a real `/etc/pam.d` service run by `pamtester`.
 //!
 //! Every test is `#[ignore]`d and panics unless it runs as root; run them with
-//! `cargo test --test root_tier -- --ignored` as root. Users, mounts and files under /etc
+//! `cargo test --test module -- --ignored` as root. Users, mounts and files under /etc
 //! are removed by guards, also when a test fails.
-
-mod support;
 
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
@@ -13,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use support::otp::{T, TEST_SECRET, frozen_code, totp_code};
-use support::system::{TempUser, require_root, run_ok};
-use support::{
+use crate::support::otp::{T, TEST_SECRET, frozen_code, totp_code};
+use crate::support::system::{TempUser, require_root, run_ok};
+use crate::support::{
     Outcome, PamRun, Stack, code, file_state, our_module, reference_module, stack, temp_leftovers,
     write_secret,
 };
@@ -512,11 +510,11 @@ fn real_pam_service_with_pamtester_accepts_the_right_code_only() {
         ),
     )
     .unwrap();
-    let faketime = support::libfaketime();
+    let faketime = crate::support::libfaketime();
     let pamtester = |answer: &str| {
         use std::io::Write;
         let mut cmd = Command::new("pamtester");
-        let _shared = support::freeze_clock(&mut cmd, T);
+        let _shared = crate::support::freeze_clock(&mut cmd, T);
         let mut child = cmd
             .args([
                 OsStr::new(&service),
@@ -559,7 +557,7 @@ fn real_pam_service_with_pamtester_accepts_the_right_code_only() {
 /// user, a user without a file and an unknown user; medians printed. Not a timed test: it
 /// asserts nothing about the figures (the instruction-count test above is the regression
 /// test). Run it on the release build:
-/// `cargo test --release --test root_tier -- --ignored timing_campaign --nocapture`.
+/// `cargo test --release --test module -- --ignored timing_campaign --nocapture`.
 #[test]
 #[ignore = "root tier campaign: creates users; prints figures"]
 fn timing_campaign_wrong_code_medians_per_kind_of_account() {

@@ -28,13 +28,11 @@
 //! Not covered here: FIFOs and devices (Debian's module blocks forever on a FIFO) and
 //! overlapping logins (EAGAIN vs waiting for the lock); other suites cover those.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use support::otp::{TEST_SECRET, hotp_code};
-use support::{ConvMode, EchoStyle, PamRun, Stack, code};
+use crate::support::otp::{TEST_SECRET, hotp_code};
+use crate::support::{ConvMode, EchoStyle, PamRun, Stack, code};
 
 /// Upstream's unit-test password (the PAM_AUTHTOK of its TWO_PROMPTS mode).
 const UPSTREAM_PW: &str = "0123456789";
@@ -383,7 +381,7 @@ pub struct ScenarioOutcome {
 
 /// The running user's home directory, from the passwd database (as the module sees it).
 fn home_dir() -> String {
-    let (name, _) = support::current_user();
+    let (name, _) = crate::support::current_user();
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     passwd
         .lines()
@@ -414,7 +412,7 @@ fn place_file(s: &Scenario, dir: &Path, secret: &Path, bytes: &[u8], mode: u32) 
         secret.to_path_buf()
     };
     let name = target.file_name().expect("file name").to_string_lossy();
-    support::write_secret(target.parent().expect("parent"), &name, bytes, mode);
+    crate::support::write_secret(target.parent().expect("parent"), &name, bytes, mode);
     if s.setup == Setup::Symlink && std::fs::symlink_metadata(secret).is_err() {
         std::os::unix::fs::symlink(&target, secret).expect("symlink");
     }
@@ -429,7 +427,10 @@ fn place_file(s: &Scenario, dir: &Path, secret: &Path, bytes: &[u8], mode: u32) 
 /// Runs `s` against `module` (a path to a PAM module).
 pub fn run_scenario(module: &Path, s: &Scenario) -> ScenarioOutcome {
     let dir = tempfile::tempdir().expect("tempdir");
-    let user = s.user.clone().unwrap_or_else(|| support::current_user().0);
+    let user = s
+        .user
+        .clone()
+        .unwrap_or_else(|| crate::support::current_user().0);
     let rel = s
         .file_path
         .replace("{home}", home_dir().trim_start_matches('/'))
@@ -461,7 +462,7 @@ pub fn run_scenario(module: &Path, s: &Scenario) -> ScenarioOutcome {
         let mut stack = Stack::new();
         if let Some(pw) = step.authtok.as_ref().or(s.preset_authtok.as_ref()) {
             let preset = format!("preset={pw}");
-            stack = stack.auth("required", support::set_authtok_module(), &[&preset]);
+            stack = stack.auth("required", crate::support::set_authtok_module(), &[&preset]);
         }
         let stack = stack.probe(module, &arg_refs);
         let mut run = PamRun::new(stack).user(&user).conv(s.conv).clock(step.time);
@@ -717,8 +718,8 @@ pub fn compare_outcomes(
 
 /// Runs `s` against Debian's module and ours and returns the differences.
 pub fn compare_with_reference(s: &Scenario) -> Vec<String> {
-    let reference = run_scenario(&support::reference_module(), s);
-    let ours = run_scenario(&support::our_module(), s);
+    let reference = run_scenario(&crate::support::reference_module(), s);
+    let ours = run_scenario(&crate::support::our_module(), s);
     compare_outcomes(s, &reference, &ours)
 }
 
@@ -2532,9 +2533,9 @@ fn reference_module_matches_the_spec() {
     // what our module did instead (for reading, with --nocapture; checks are then skipped).
     let report = std::env::var("GA_REFERENCE_REPORT").ok();
     let module = if report.as_deref() == Some("ours") {
-        support::our_module()
+        crate::support::our_module()
     } else {
-        support::reference_module()
+        crate::support::reference_module()
     };
     let fails = for_all(scenarios(), |s| {
         let out = run_scenario(&module, s);
@@ -2569,7 +2570,7 @@ fn reference_module_matches_the_spec() {
 fn scenario_runs_are_deterministic() {
     // The same scenario twice against the reference gives identical outcomes, so any
     // difference found by compare_with_reference comes from the module, not the harness.
-    let module = support::reference_module();
+    let module = crate::support::reference_module();
     for s in scenarios()
         .into_iter()
         .filter(|s| s.name.starts_with("RATE") || s.name.starts_with("CRLF"))
@@ -2599,7 +2600,7 @@ fn our_module_matches_the_reference() {
 #[test]
 fn wrong_expectations_are_reported() {
     // The checker itself: a scenario with a deliberately wrong expectation must fail.
-    let module = support::reference_module();
+    let module = crate::support::reference_module();
     let mut s = scenarios()
         .into_iter()
         .find(|s| s.name == "mode 0: good code")

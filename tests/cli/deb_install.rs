@@ -5,9 +5,7 @@
 //! Debian's) with the commands of docs/MIGRATION.md fails no login made every 10 ms.
 //! These tests change the system's packages: they put them back as they were afterwards
 //! (ours purged, Debian's installed only if it was before).
-//! Run with `cargo test --test deb_install -- --ignored` as root.
-
-mod support;
+//! Run with `cargo test --test cli -- --ignored deb_install::` as root.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,13 +14,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use pam_google_authenticator::core::base32;
-use pam_google_authenticator::core::otp::OtpKey;
-use pam_google_authenticator::os::clock;
-use support::system::{
+use crate::support::system::{
     DEBIAN_PACKAGE as DEBIAN, apt_get_install, package_installed, packaged_module_path,
     packages_lock, require_root, sh,
 };
+use pam_google_authenticator::core::base32;
+use pam_google_authenticator::core::otp::OtpKey;
+use pam_google_authenticator::os::clock;
 
 const OURS: &str = "pam-google-authenticator-rs";
 

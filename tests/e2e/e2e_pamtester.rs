@@ -4,13 +4,13 @@
 //! line of its standard input.
 //!
 //! Needs root (throwaway users, /etc/pam.d). Run: `sudo make e2e` or
-//! `cargo test --test e2e_pamtester -- --ignored`.
+//! `cargo test --test e2e -- --ignored e2e_pamtester::`.
 
-mod support;
-
-use support::otp::now;
-use support::otp::wrong_code;
-use support::system::{PamService, TempUser, pamtester, recipe_names, require_root, secret_file};
+use crate::support::otp::now;
+use crate::support::otp::wrong_code;
+use crate::support::system::{
+    PamService, TempUser, pamtester, recipe_names, require_root, secret_file,
+};
 
 /// What a recipe's prompts expect, in order.
 #[derive(Clone, Copy)]
@@ -64,7 +64,7 @@ fn exercise(recipe: &str) {
     let service = PamService::recipe(recipe, &[]);
     let uses_password = !matches!(shape, Shape::Code);
     let mut cases: Vec<(&str, Vec<String>, bool)> = Vec::new();
-    let code = support::otp::totp_code(support::otp::TEST_SECRET, now());
+    let code = crate::support::otp::totp_code(crate::support::otp::TEST_SECRET, now());
     cases.push(("right answers", answers(shape, &user.password, &code), true));
     cases.push((
         "wrong code",
@@ -72,7 +72,7 @@ fn exercise(recipe: &str) {
         false,
     ));
     if uses_password {
-        let code = support::otp::totp_code(support::otp::TEST_SECRET, now());
+        let code = crate::support::otp::totp_code(crate::support::otp::TEST_SECRET, now());
         cases.push((
             "wrong password",
             answers(shape, "not-the-password", &code),
@@ -83,7 +83,7 @@ fn exercise(recipe: &str) {
     for (what, input, expect_ok) in cases {
         // Recompute the code right before each run that needs the right one.
         let input: Vec<String> = if expect_ok {
-            let code = support::otp::totp_code(support::otp::TEST_SECRET, now());
+            let code = crate::support::otp::totp_code(crate::support::otp::TEST_SECRET, now());
             answers(shape, &user.password, &code)
         } else {
             input
@@ -128,7 +128,7 @@ fn every_recipe_in_pam_d_is_exercised() {
     assert_eq!(
         recipe_names(),
         listed,
-        "pam.d/ and the RECIPES table of tests/e2e_pamtester.rs differ: add a test for each new recipe"
+        "pam.d/ and the RECIPES table of tests/e2e/e2e_pamtester.rs differ: add a test for each new recipe"
     );
 }
 

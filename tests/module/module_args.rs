@@ -2,13 +2,11 @@
 //! observable effect of one argument (PAM result, prompts, PAM_AUTHTOK, file bytes, log
 //! lines) as the behaviour specification (§1.2 to §1.12, §4) describes it.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use support::otp::{T, TEST_SECRET, frozen_code};
-use support::{
+use crate::support::otp::{T, TEST_SECRET, frozen_code};
+use crate::support::{
     EchoStyle, PamRun, Stack, code, current_user, file_state, our_module, secret_arg,
     set_authtok_module, stack, temp_leftovers, write_secret,
 };
@@ -31,7 +29,7 @@ fn stack_after_password(authtok: &str, args: &[&str]) -> Stack {
         .probe(our_module(), args)
 }
 
-fn prompt_texts(o: &support::Outcome) -> Vec<String> {
+fn prompt_texts(o: &crate::support::Outcome) -> Vec<String> {
     o.prompts.iter().map(|(_, t)| t.clone()).collect()
 }
 
@@ -549,7 +547,7 @@ fn forward_pass_with_the_files_digits_and_algorithm() {
 fn noskewadj_does_not_record_a_skewed_code() {
     let dir = tempfile::tempdir().unwrap();
     // The code of step 9900: 100 steps behind.
-    let skewed = support::otp::hotp_code(TEST_SECRET, 9900);
+    let skewed = crate::support::otp::hotp_code(TEST_SECRET, 9900);
     let f = totp_file(dir.path(), "ga", "");
     let o = PamRun::new(stack(&[&secret_arg(&f)]))
         .clock(T)
@@ -581,7 +579,7 @@ fn no_increment_hotp_keeps_the_counter_after_a_wrong_code() {
     let dir = tempfile::tempdir().unwrap();
     let content = format!("{TEST_SECRET}\n\" HOTP_COUNTER 1\n");
     let wrong = "000000";
-    assert!((1..4).all(|c| support::otp::hotp_code(TEST_SECRET, c) != wrong));
+    assert!((1..4).all(|c| crate::support::otp::hotp_code(TEST_SECRET, c) != wrong));
 
     let f = write_secret(dir.path(), "ga", content.as_bytes(), 0o600);
     let o = PamRun::new(stack(&[&secret_arg(&f)]))
@@ -762,7 +760,7 @@ fn grace_period_without_rhost_logs_that_the_timestamp_cannot_be_stored() {
 /// fail2ban-regex comes from Debian's package, unpacked, never installed.
 #[test]
 fn the_shipped_fail2ban_filter_catches_every_refusal_with_the_client_address() {
-    let f2b = support::unpacked_debian_package("fail2ban", "fail2ban");
+    let f2b = crate::support::unpacked_debian_package("fail2ban", "fail2ban");
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("fail2ban");
     let copied = std::process::Command::new("cp")
@@ -828,7 +826,7 @@ fn the_shipped_fail2ban_filter_catches_every_refusal_with_the_client_address() {
     assert_eq!(expected_hosts.len(), 3, "three refusals:\n{log}");
     let log_file = dir.path().join("auth.log");
     std::fs::write(&log_file, &log).unwrap();
-    let text = support::fail2ban_regex(
+    let text = crate::support::fail2ban_regex(
         &log_file,
         "pam-google-authenticator",
         Some(&config),

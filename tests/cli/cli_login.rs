@@ -6,12 +6,10 @@
 //! with `oathtool --totp=sha256|sha512 --digits=N` codes; Debian's module, which ignores the
 //! lines, refuses those codes.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
-use support::{PamRun, Stack, code, current_user, our_module, reference_module};
+use crate::support::{PamRun, Stack, code, current_user, our_module, reference_module};
 
 const SETUP: &str = env!("CARGO_BIN_EXE_google-authenticator");
 /// The frozen clock of every login here (TOTP step 10000 at 30 s).
@@ -96,7 +94,7 @@ fn oathtool(secret: &str, totp_step: Option<u32>, counter: u64) -> String {
 /// Logs in with `answer` through `module` using a fresh copy of the enrolled file.
 fn login(module: &Path, e: &Enrolled, answer: &str) -> i32 {
     let dir = tempfile::tempdir().unwrap();
-    let path = support::write_secret(dir.path(), "ga", &e.file, 0o400);
+    let path = crate::support::write_secret(dir.path(), "ga", &e.file, 0o400);
     let secret_arg = format!("secret={}", path.display());
     let o = PamRun::new(Stack::new().auth("required", module, &[&secret_arg]))
         .user(&current_user().0)

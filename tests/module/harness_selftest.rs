@@ -1,10 +1,8 @@
 //! Tests of the test harness itself (driver, conversation modes, frozen clock, syslog
 //! capture, barrier start), using only system modules and Debian's module.
 
-mod support;
-
-use support::otp::TEST_SECRET;
-use support::{
+use crate::support::otp::TEST_SECRET;
+use crate::support::{
     ConvMode, EchoStyle, PamRun, Stack, code, current_user, reference_module, run_many,
     set_authtok_module, write_secret,
 };
@@ -191,9 +189,12 @@ fn clock_is_frozen_for_time_and_clock_gettime() {
 
 #[test]
 fn otp_code_functions_match_the_spec() {
-    assert_eq!(support::otp::totp_code(TEST_SECRET, 300_000), "050548");
-    assert_eq!(support::otp::hotp_code(TEST_SECRET, 1), "293240");
-    assert_eq!(support::otp::hotp_code(TEST_SECRET, 5), "932068");
+    assert_eq!(
+        crate::support::otp::totp_code(TEST_SECRET, 300_000),
+        "050548"
+    );
+    assert_eq!(crate::support::otp::hotp_code(TEST_SECRET, 1), "293240");
+    assert_eq!(crate::support::otp::hotp_code(TEST_SECRET, 5), "932068");
 }
 
 fn barrier_start(n: usize) {

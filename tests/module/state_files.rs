@@ -3,13 +3,11 @@
 //! inode) with mode 0400, owned by the user, and leaves no `~` temp file behind; a login that
 //! changes nothing does not touch the file. Also: the module's other hooks.
 
-mod support;
-
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use support::otp::{T, TEST_SECRET, hotp_code, totp_code};
-use support::{
+use crate::support::otp::{T, TEST_SECRET, hotp_code, totp_code};
+use crate::support::{
     Event, FileState, Outcome, PamRun, Stack, code, current_user, file_state, our_module, stack,
     temp_leftovers, write_secret,
 };
@@ -701,8 +699,8 @@ fn crash_campaign_kills_at_every_write_step_and_at_random_moments() {
     // Leftovers piling up in one directory: the same RATE_LIMIT login (it always writes)
     // killed at the rename again and again, with this module and with Debian's.
     let piles = [
-        ("ours", support::our_module()),
-        ("Debian's C module", support::reference_module()),
+        ("ours", crate::support::our_module()),
+        ("Debian's C module", crate::support::reference_module()),
     ];
     let kills = 50;
     for (name, module) in piles {

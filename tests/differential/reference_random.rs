@@ -17,15 +17,13 @@
 //!
 //! `GA_RANDOM_CASES` sets the number of cases (default 2000); `make differential-long`
 //! runs 100,000 in a release build. Failing seeds are kept in
-//! `tests/reference_random.proptest-regressions` and are replayed first.
+//! `tests/differential/reference_random.proptest-regressions` and are replayed first.
 //!
 //! Only a difference between the modules is a failing case. A run that says nothing about
 //! the modules (the driver killed, exiting with an error, libfaketime or the loader
 //! complaining, output the harness cannot read, or any panic in the harness) stops the
 //! property with "harness error: ..." and is kept out of proptest's shrinking, so it never
 //! becomes a regression seed.
-
-mod support;
 
 use std::any::Any;
 use std::os::unix::fs::PermissionsExt;
@@ -37,10 +35,10 @@ use proptest::test_runner::{
     Config, FailurePersistence, FileFailurePersistence, PersistedSeed, TestCaseError, TestRunner,
 };
 
+use crate::support::random::{cases, model};
+use crate::support::{ConvMode, EchoStyle, PamRun, Stack, code};
 use cases::{Case, Concrete, Conv};
 use model::Slot;
-use support::random::{cases, model};
-use support::{ConvMode, EchoStyle, PamRun, Stack, code};
 
 /// The documented differences (docs/COMPATIBILITY.md, spec §7) a random case can run into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +109,7 @@ fn run_module(
     let dir = tempfile::tempdir().expect("tempdir");
     let secret = dir.path().join("google_authenticator");
     if let Some(bytes) = file {
-        support::write_secret(dir.path(), "google_authenticator", bytes, c.mode);
+        crate::support::write_secret(dir.path(), "google_authenticator", bytes, c.mode);
     }
     let secret_arg = format!("secret={}", secret.display());
     let mut args: Vec<&str> = vec![&secret_arg];
@@ -119,7 +117,7 @@ fn run_module(
     let mut stack = Stack::new();
     if let Some(p) = &c.preset {
         let preset = format!("preset={p}");
-        stack = stack.auth("required", support::set_authtok_module(), &[&preset]);
+        stack = stack.auth("required", crate::support::set_authtok_module(), &[&preset]);
     }
     let stack = stack.probe(module, &args);
     let conv = match c.conv {
@@ -287,7 +285,7 @@ fn compare(
     o: &Run,
     inject: &Inject,
 ) -> Result<Vec<Allowance>, String> {
-    let reference = support::reference_module();
+    let reference = crate::support::reference_module();
     let before = c.file.clone().unwrap_or_default();
     let readable = readable(c);
     let rhost = c.rhost.as_deref();
@@ -523,7 +521,7 @@ fn check_case(case: &Case, inject: &Inject) -> Result<(), String> {
     let (r, o) = std::thread::scope(|s| {
         let r = s.spawn(|| {
             run_module(
-                &support::reference_module(),
+                &crate::support::reference_module(),
                 &c,
                 c.file.as_deref(),
                 c.rhost.as_deref(),
@@ -531,7 +529,7 @@ fn check_case(case: &Case, inject: &Inject) -> Result<(), String> {
             )
         });
         let o = run_module(
-            &support::our_module(),
+            &crate::support::our_module(),
             &c,
             c.file.as_deref(),
             c.rhost.as_deref(),
@@ -631,7 +629,10 @@ fn case_count() -> u32 {
 /// `inject` adds environment variables to every driver (to test the harness itself).
 fn run_property(cases: u32, regressions: &'static str, inject: &Inject) {
     // Resolve the binaries before the clock starts.
-    let _ = (support::reference_module(), support::our_module());
+    let _ = (
+        crate::support::reference_module(),
+        crate::support::our_module(),
+    );
     let start = std::time::Instant::now();
     let failure = HarnessFailure::default();
     let config = Config {
@@ -688,7 +689,7 @@ fn run_property(cases: u32, regressions: &'static str, inject: &Inject) {
 fn random_cases_match_the_reference() {
     run_property(
         case_count(),
-        "tests/reference_random.proptest-regressions",
+        "tests/differential/reference_random.proptest-regressions",
         &[],
     );
 }

@@ -5,8 +5,6 @@
 //! the current file, then `finish`, both applied to the same `SecretFile`, which then carries
 //! the state into the next attempt.
 
-mod support;
-
 use pam_google_authenticator::core::args::Options;
 use pam_google_authenticator::core::file::SecretFile;
 use pam_google_authenticator::core::otp::OtpKey;
@@ -16,7 +14,7 @@ use pam_google_authenticator::core::policy::{
 };
 use proptest::prelude::*;
 
-use support::otp::{TEST_SECRET as SECRET, key_for};
+use crate::support::otp::{TEST_SECRET as SECRET, key_for};
 
 const PATH: &str = "/home/u/.google_authenticator";
 

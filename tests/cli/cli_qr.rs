@@ -4,11 +4,9 @@
 //! reverse-video switches for the ANSI modes) and decoded with `rqrr`, once from the module
 //! grid and once from a scaled-up grey image with the quiet zone, as a camera would see it.
 
-mod support;
-
+use crate::support::cli::*;
 use pam_google_authenticator::core::base32;
 use pam_google_authenticator::core::otp::{Algorithm, OtpKey};
-use support::cli::*;
 
 const ESC_RESET: &str = "\x1b[0m";
 const ESC_REVERSE: &str = "\x1b[7m";

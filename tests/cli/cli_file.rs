@@ -1,14 +1,12 @@
 //! The setup command run without a terminal: the files it writes for each combination of
 //! flags, its messages and exit codes, and what happens to existing files when it fails.
 
-mod support;
-
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
+use crate::support::cli::*;
+use crate::support::system::is_root;
 use pam_google_authenticator::core::file::SecretFile;
-use support::cli::*;
-use support::system::is_root;
 
 /// 2020-01-01T00:00:00Z, a fixed time for comparing with oathtool.
 const FIXED_TIME: u64 = 1_577_836_800;
@@ -455,7 +453,7 @@ fn missing_and_non_directory_parents_are_refused() {
 #[test]
 fn an_unwritable_directory_keeps_the_old_file() {
     if is_root() {
-        // Root ignores the mode bits; tests/cli_root.rs covers this with --user.
+        // Root ignores the mode bits; tests/cli/cli_root.rs covers this with --user.
         eprintln!("skipped as root: covered by cli_root::an_unwritable_directory_as_another_user");
         return;
     }

@@ -11,9 +11,7 @@
 //! and copies of the system's `common-account` and `common-session`, so /etc/pam.d is
 //! not touched. Users are real (`useradd -m`, `chpasswd`, `~/.google_authenticator`).
 //!
-//! Root tier: `cargo test --test e2e_rstudio -- --ignored` as root.
-
-mod support;
+//! Root tier: `cargo test --test e2e -- --ignored e2e_rstudio::` as root.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,11 +19,11 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use support::otp::{code_now, wrong_code};
-use support::system::{
+use crate::support::otp::{code_now, wrong_code};
+use crate::support::system::{
     ChildGuard, TempUser, recipe_with_module, require_root, run_ok, with_module_args,
 };
-use support::{our_module, reference_module, target_dir};
+use crate::support::{our_module, reference_module, target_dir};
 
 const PASSWORD: &str = "RStudio-pass-7";
 
