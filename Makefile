@@ -34,7 +34,7 @@ APT_PACKAGES := gcc libpam0g-dev libpam-modules pamtester faketime libfaketime o
                 openssh-server openssh-client python3 python3-pexpect python3-venv nodejs \
                 strace valgrind lintian dpkg-dev rpm rpmlint
 
-.PHONY: msrv deny all build deps e2e-deps demo test check unit bench bench-smoke root-tier e2e fuzz-smoke fuzz-campaign fuzz-seeds differential-long campaign-hygiene campaigns install rpm uninstall deb clean
+.PHONY: msrv deny all build deps e2e-deps demo test check test-prereqs unit bench bench-smoke root-tier e2e fuzz-smoke fuzz-campaign fuzz-seeds differential-long campaign-hygiene campaigns install rpm uninstall deb clean
 
 all: build
 
@@ -56,7 +56,7 @@ deps:
 	fi
 	@command -v $(CARGO) >/dev/null || { echo "cargo (Rust 1.89 or newer) is needed: https://rustup.rs"; exit 1; }
 
-## The real clients of tests/e2e_jupyterhub.rs: JupyterHub in a private virtualenv and
+## The real clients of tests/e2e/e2e_jupyterhub.rs: JupyterHub in a private virtualenv and
 ## configurable-http-proxy in a private npm prefix, both under $(E2E). Idempotent: does
 ## nothing once the pinned versions are there. The tests run it themselves.
 E2E                := target/e2e
@@ -117,12 +117,40 @@ check:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps --lib
 
-unit:
-	@mkdir -p $(LOGS) && rm -f $(LOGS)/*.log
+## What the test suites need, made once before them (tests/README.md): the module, the
+## driver and the test modules (debug build), Debian's module and fail2ban unpacked under
+## target/ (apt-get download and dpkg -x; nothing is installed), and the C helpers. The
+## test helpers only check for these (or make what is missing under a plain `cargo test`)
+## and fail with "harness error: ... run `make test-prereqs`" when they cannot.
+TEST_BIN    := target/debug
+DEB_FETCHES := libpam-google-authenticator:reference fail2ban:fail2ban
+test-prereqs: $(TEST_BIN)/syslog_capture.so $(TEST_BIN)/pam_host
 	$(CARGO) build --locked --lib --examples
+	@for p in $(DEB_FETCHES); do \
+	  name=$${p%%:*}; dir=target/$${p#*:}; work=$$dir/download.make; \
+	  [ -e $$dir/root/VERSION ] && continue; \
+	  echo "Fetching Debian's $$name into $$dir/root (apt-get download, dpkg -x)"; \
+	  rm -rf $$work && mkdir -p $$work && \
+	  ( cd $$work && apt-get download -q $$name ) && deb=$$(ls $$work/*.deb) && \
+	  dpkg -x $$deb $$work/root && dpkg-deb -f $$deb Version > $$work/root/VERSION && \
+	  rm -rf $$dir/root && mv $$work/root $$dir/root && rm -rf $$work || { \
+	    echo "harness error: cannot fetch Debian's $$name (run apt-get update; needs Debian's archive)"; \
+	    exit 1; }; \
+	done
+
+$(TEST_BIN)/syslog_capture.so: tests/support/syslog_capture.c
+	@mkdir -p $(TEST_BIN)
+	$${CC:-cc} -shared -fPIC -O2 -Wall -o $@ $< -ldl
+
+$(TEST_BIN)/pam_host: tests/support/pam_host.c
+	@mkdir -p $(TEST_BIN)
+	$${CC:-cc} -O2 -g -Wall -Wextra -Werror -pthread -o $@ $< -lpam
+
+unit: test-prereqs
+	@mkdir -p $(LOGS) && rm -f $(LOGS)/*.log
 	$(CARGO) test --locked --all-targets --no-fail-fast 2>&1 | tee $(LOGS)/unit.log
 
-root-tier:
+root-tier: test-prereqs
 	@if [ "$$(id -u)" = 0 ]; then \
 	  $(CARGO) test --locked --all-targets --no-fail-fast -- --ignored 2>&1 | tee $(LOGS)/root-tier.log; \
 	else \
@@ -147,12 +175,12 @@ bench-smoke:
 	BENCH_ITERATIONS=$(BENCH_SMOKE_ITERATIONS) BENCH_WAVES=2 BENCH_PROFILE=debug bash bench/run.sh smoke
 
 ## The end-to-end tests alone: the pam.d/ recipes behind a private sshd on 127.0.0.1 and
-## through pamtester, with throwaway users (see tests/e2e_*.rs). root-tier already runs
+## through pamtester, with throwaway users (see tests/e2e/). root-tier already runs
 ## them with the other ignored tests, so `make test` does not run them twice.
-E2E_TESTS := --test e2e_sshd --test e2e_pamtester --test e2e_rollout
-e2e: deps
+E2E_TESTS := e2e_sshd:: e2e_pamtester:: e2e_rollout::
+e2e: deps test-prereqs
 	@if [ "$$(id -u)" = 0 ]; then \
-	  $(CARGO) test $(E2E_TESTS) -- --ignored; \
+	  $(CARGO) test --test e2e -- --ignored $(E2E_TESTS); \
 	else \
 	  echo "NOTE: the end-to-end tests (users, /etc/pam.d, sshd) need root; run 'sudo make e2e'."; \
 	fi
@@ -194,7 +222,7 @@ fuzz-seeds:
 ## The randomised differential test against Debian's module with many cases (release build).
 RANDOM_CASES ?= 100000
 differential-long:
-	GA_RANDOM_CASES=$(RANDOM_CASES) $(CARGO) test --release --test reference_random -- --nocapture
+	GA_RANDOM_CASES=$(RANDOM_CASES) $(CARGO) test --release --test differential reference_random:: -- --nocapture
 
 ## The long host hygiene and memory runs (1,000 memcheck cycles, 10,000 logins on threads),
 ## with Debian's module measured alongside; `make test` runs the short versions.
@@ -210,11 +238,11 @@ DURABILITY_ROUNDS ?= 100
 campaigns: deps
 	@[ "$$(id -u)" = 0 ] || { echo "The campaigns need root (loop mounts, users, fs ids): sudo make campaigns"; exit 1; }
 	$(CARGO) build --release --lib --bins --examples
-	GA_CRASH_KILLS=$(CRASH_KILLS) $(CARGO) test --release --test state_files -- --ignored crash_campaign --nocapture
-	GA_DURABILITY_ROUNDS=$(DURABILITY_ROUNDS) $(CARGO) test --release --test root_tier -- --ignored a_used_scratch_code --nocapture
-	$(CARGO) test --release --test root_tier -- --ignored a_wrong_code_costs timing_campaign --nocapture
-	$(CARGO) test --release --test state_files --test cli_file -- storage_faults
-	$(CARGO) test --release --test bad_input
+	GA_CRASH_KILLS=$(CRASH_KILLS) $(CARGO) test --release --test module -- --ignored crash_campaign --nocapture
+	GA_DURABILITY_ROUNDS=$(DURABILITY_ROUNDS) $(CARGO) test --release --test module -- --ignored a_used_scratch_code --nocapture
+	$(CARGO) test --release --test module -- --ignored a_wrong_code_costs timing_campaign --nocapture
+	$(CARGO) test --release --test module --test cli -- storage_faults
+	$(CARGO) test --release --test module bad_input::
 	$(MAKE) campaign-hygiene
 
 ## Copies what `make build` built (it does not build: `sudo make install` needs no cargo).

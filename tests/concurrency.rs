@@ -13,6 +13,8 @@
 //! printed: it guards its write with an inode/size/mtime comparison and no lock, so it accepts
 //! one code several times (`upstream_races_are_recorded`).
 
+// The shared harness, of which this binary uses a part.
+#[allow(dead_code)]
 mod support;
 
 use std::fmt::Write as _;
@@ -21,10 +23,8 @@ use std::sync::{Barrier, Mutex, PoisonError};
 
 use pam_google_authenticator::core::file::SecretFile;
 use support::in_process::{Attempt, Service};
-use support::{
-    Outcome, PamRun, Stack, TEST_SECRET, code, our_module, reference_module, run_many, totp_code,
-    write_secret,
-};
+use support::otp::{TEST_SECRET, totp_code};
+use support::{Outcome, PamRun, Stack, code, our_module, reference_module, run_many, write_secret};
 
 /// How often each scenario runs, each time on a fresh secret file.
 const REPETITIONS: usize = 5;

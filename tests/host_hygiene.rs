@@ -16,6 +16,8 @@
 //! (`GA_MEMCHECK_CYCLES`, `GA_HYGIENE_LOGINS`) and, with `GA_HOST_COMPARE=1`, prints the same
 //! figures for Debian's C module next to ours (nothing is asserted about the C module).
 
+// The shared harness, of which this binary uses a part.
+#[allow(dead_code)]
 mod support;
 
 use std::collections::BTreeMap;
@@ -24,9 +26,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use support::otp::{TEST_SECRET, hotp_code};
+use support::otp::{now, wrong_code_near};
 use support::{
-    TEST_SECRET, code, current_user, hotp_code, our_module, pam_host, panics_module,
-    reference_module, totp_code, write_secret,
+    code, current_user, our_module, pam_host, panics_module, reference_module, write_secret,
 };
 
 const S: &str = TEST_SECRET;
@@ -56,22 +59,6 @@ fn id(name: &str, flag: &str) -> u32 {
 
 fn compare_with_c() -> bool {
     std::env::var_os("GA_HOST_COMPARE").is_some_and(|v| v == "1")
-}
-
-/// A 6-digit code that is no TOTP code of the test secret from an hour ago to a day ahead,
-/// so the wrong-code path stays wrong however long a run takes.
-fn wrong_totp_code() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs();
-    let valid: Vec<String> = (0..(25 * 120))
-        .map(|k| totp_code(S, now - 3600 + 30 * k))
-        .collect();
-    (0..1_000_000)
-        .map(|n| format!("{n:06}"))
-        .find(|c| !valid.contains(c))
-        .expect("a wrong code")
 }
 
 /// A PAM configuration directory with one service per path and a secret file for every user
@@ -115,7 +102,7 @@ impl Fixture {
             (
                 "wrong",
                 code::AUTH_ERR,
-                wrong_totp_code(),
+                wrong_code_near(now(), 3600, 86400),
                 Some(format!("{S}\n\" TOTP_AUTH\n")),
             ),
             (

@@ -5,11 +5,10 @@
 //! * [`PamRun`]: a builder for one run of `pam_driver` (confdir, service, user, rhost,
 //!   conversation, frozen clock, syslog capture); [`PamRun::run`] returns an [`Outcome`].
 //! * [`run_many`]: N drivers started together behind a stdin-EOF barrier.
-//! * Secret files and codes: [`write_secret`], [`current_user`], [`totp_code`], [`hotp_code`].
+//! * Secret files and codes: [`write_secret`], [`current_user`], [`otp::totp_code`], [`otp::hotp_code`].
 //!
 //! Environment overrides: `GA_REFERENCE_MODULE` (path of Debian's module), `GA_LIBFAKETIME`
 //! (path of `libfaketime.so.1`).
-#![allow(dead_code)]
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -19,8 +18,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-/// The secret of upstream's unit test (and of many examples in the spec).
-pub const TEST_SECRET: &str = "2SH3V3GDW7ZNMGYE";
+pub mod cli;
+pub mod otp;
+pub mod random;
+pub mod sshd;
+pub mod system;
+
+use otp::T;
 
 /// Linux-PAM return codes used by the tests.
 pub mod code {
@@ -93,8 +97,8 @@ fn build_examples_once() {
         };
         assert!(
             status.success(),
-            "`cargo build --examples --lib` failed; build the examples by hand (same profile) \
-             and rerun the tests"
+            "harness error: `cargo build --examples --lib` failed; run `make test-prereqs` (or \
+             build the examples by hand with the same profile) and rerun the tests"
         );
     });
 }
@@ -104,7 +108,8 @@ fn built_artifact(rel: &str) -> PathBuf {
     build_examples_once();
     assert!(
         path.exists(),
-        "{} is missing; run `cargo build --examples --lib` with the same profile as the tests",
+        "harness error: {} is missing; run `make test-prereqs` (or `cargo build --examples \
+         --lib` with the same profile as the tests)",
         path.display()
     );
     path
@@ -210,9 +215,9 @@ pub fn unpacked_debian_package(name: &str, cache: &str) -> PathBuf {
         return root;
     }
     let how = format!(
-        "Debian's package {name} is needed by these tests. Get it with `apt-get update` \
-         (network access to Debian's archive is needed); the tests then run `apt-get download \
-         {name}` and `dpkg -x` into {} (nothing is installed)",
+        "Debian's package {name} is needed by these tests: run `make test-prereqs` (after \
+         `apt-get update`; network access to Debian's archive is needed), which runs `apt-get \
+         download {name}` and `dpkg -x` into {} (nothing is installed)",
         cache.display()
     );
     std::fs::create_dir_all(&cache).expect("create the package cache");
@@ -300,8 +305,8 @@ pub fn libfaketime() -> PathBuf {
             .find(|p| p.exists())
             .unwrap_or_else(|| {
                 panic!(
-                    "libfaketime.so.1 not found; install it with `apt-get install libfaketime` \
-                 or set GA_LIBFAKETIME"
+                    "harness error: libfaketime.so.1 not found; install it with `make deps` \
+                     (or `apt-get install libfaketime`), or set GA_LIBFAKETIME"
                 )
             })
     })
@@ -447,8 +452,16 @@ pub fn syslog_capture_lib() -> PathBuf {
                 .arg(&src)
                 .arg("-ldl")
                 .status()
-                .unwrap_or_else(|e| panic!("cannot run cc ({e}); install gcc"));
-            assert!(status.success(), "compiling {} failed", src.display());
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "harness error: cannot run cc ({e}); install gcc, run `make test-prereqs`"
+                    )
+                });
+            assert!(
+                status.success(),
+                "harness error: compiling {} failed; run `make test-prereqs`",
+                src.display()
+            );
             std::fs::rename(&tmp, &out).expect("install syslog_capture.so");
         }
         out
@@ -478,7 +491,8 @@ pub fn pam_host() -> PathBuf {
                 .unwrap_or_else(|e| panic!("harness error: cannot run cc ({e}); install gcc"));
             assert!(
                 status.success(),
-                "harness error: compiling {} failed (needs gcc and libpam0g-dev)",
+                "harness error: compiling {} failed (needs gcc and libpam0g-dev); run `make \
+                 test-prereqs`",
                 src.display()
             );
             std::fs::rename(&tmp, &out).expect("install pam_host");
@@ -522,32 +536,19 @@ pub fn write_secret(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> PathBuf 
     path
 }
 
-fn hotp_raw(key: &[u8], counter: u64) -> u32 {
-    use hmac::{KeyInit, Mac};
-    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(key).expect("any key length");
-    mac.update(&counter.to_be_bytes());
-    let h = mac.finalize().into_bytes();
-    let off = usize::from(h[19] & 0x0f);
-    let bin = u32::from_be_bytes([h[off] & 0x7f, h[off + 1], h[off + 2], h[off + 3]]);
-    bin % 1_000_000
-}
-
-/// The 6-digit HOTP code of a base32 secret at `counter`, as a zero-padded string.
-pub fn hotp_code(secret_b32: &str, counter: u64) -> String {
-    let key = data_encoding::BASE32_NOPAD
-        .decode(secret_b32.as_bytes())
-        .expect("test secrets are unpadded base32 of whole bytes");
-    format!("{:06}", hotp_raw(&key, counter))
-}
-
-/// The TOTP code (30-second steps) of a base32 secret at Unix time `t`.
-pub fn totp_code(secret_b32: &str, t: u64) -> String {
-    hotp_code(secret_b32, t / 30)
-}
-
 // ---------------------------------------------------------------------------------------
 // PAM service files
 // ---------------------------------------------------------------------------------------
+
+/// The module under test (with the IGNORE probe, see [`Stack::probe`]) given `args`.
+pub fn stack(args: &[&str]) -> Stack {
+    Stack::new().probe(our_module(), args)
+}
+
+/// The module argument `secret=<path>`.
+pub fn secret_arg(path: &Path) -> String {
+    format!("secret={}", path.display())
+}
 
 /// Formats one module argument in PAM's syntax: arguments with spaces (or starting with
 /// `[`) are written as `[...]` with `]` escaped as `\]`.
@@ -1240,6 +1241,14 @@ impl Outcome {
     #[track_caller]
     pub fn check(&self, ok: bool, what: &str) {
         assert!(ok, "{what}\n{}", self.transcript());
+    }
+}
+
+impl system::TempUser {
+    /// A run of our module (see [`stack`]) with `args` for this user at the frozen time
+    /// [`T`].
+    pub fn run(&self, args: &[&str]) -> PamRun {
+        PamRun::new(stack(args)).user(&self.name).clock(T)
     }
 }
 

@@ -1,0 +1,111 @@
+//! Helpers shared by the setup command's tests.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use pam_google_authenticator::core::file::SecretFile;
+use pam_google_authenticator::core::otp::OtpKey;
+
+/// The built command.
+pub const BIN: &str = env!("CARGO_BIN_EXE_google-authenticator");
+
+/// Runs the command with `HOME=home`, `input` on stdin (closed when `None`).
+pub fn run(home: &Path, args: &[&str], input: Option<&str>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("HOME", home)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    if let Some(input) = input {
+        let mut stdin = child.stdin.take().unwrap();
+        // The command may exit before reading everything.
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Stdout as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Stderr as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The secret printed after "Your new secret key is: ".
+pub fn printed_secret(text: &str) -> String {
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Your new secret key is: "))
+        .unwrap_or_else(|| panic!("no secret in {text:?}"));
+    line.trim().to_owned()
+}
+
+/// The otpauth URL printed after "Your otpauth URL is: ".
+pub fn printed_url(text: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix("Your otpauth URL is: "))
+        .unwrap_or_else(|| panic!("no URL in {text:?}"))
+        .trim()
+        .to_owned()
+}
+
+/// The scratch codes printed after "Your emergency scratch codes are:".
+pub fn printed_scratch_codes(text: &str) -> Vec<u32> {
+    text.lines()
+        .skip_while(|l| *l != "Your emergency scratch codes are:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  ") && l.len() == 10)
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
+}
+
+/// The key for a printed base32 secret.
+pub fn key(secret: &str) -> OtpKey {
+    let file = SecretFile::from_bytes(format!("{secret}\n").into_bytes());
+    OtpKey::new(&file.decode_secret().expect("valid base32")).expect("HMAC takes any key")
+}
+
+/// What `oathtool` says the code is (`extra` selects TOTP/HOTP and their parameters).
+pub fn oathtool(secret: &str, extra: &[&str]) -> u32 {
+    let output = Command::new("oathtool")
+        .args(extra)
+        .args(["-b", secret])
+        .output()
+        .expect("oathtool is installed (apt-get install oathtool)");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The current TOTP step.
+pub fn now_step(step: u64) -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / step
+}
+
+/// The names in `dir`, sorted.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
