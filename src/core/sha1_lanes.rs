@@ -3,15 +3,16 @@
 //! Every login computes a window of codes, and a wrong TOTP code computes about 3000 more
 //! (the time-skew search), all under one key. Each code is two SHA-1 compressions (the
 //! inner block holds the counter, the outer block the inner digest), so the work is one
-//! compression function run on many independent blocks. [`KeyedSha1::codes`] runs
+//! compression function run on many independent blocks. [`KeyedSha1::truncated`] runs
 //! [`LANES`] of them side by side: every step of the compression is written as the same
 //! operation on a vector of four 32-bit lanes (`wide::u32x4`: SSE2 on x86-64, NEON on
-//! AArch64, plain arrays elsewhere; all part of the baseline instruction set). That needs no
-//! run-time CPU detection: the `sha1` crate detects SHA extensions with CPUID on its first call, a cache
-//! that dies with every unload of the module, and CPUID traps to the hypervisor in a
-//! virtual machine, so every login would pay for it.
+//! AArch64, plain arrays elsewhere; all part of the baseline instruction set). That needs
+//! no run-time CPU detection: the `sha1` crate detects SHA extensions with CPUID on its
+//! first call, a cache that dies with every unload of the module, and CPUID traps to the
+//! hypervisor in a virtual machine, so every login would pay for it.
 //!
-//! There is no branch and no table lookup on secret data: every lane runs every round.
+//! Every lane runs every round: no branch depends on secret data. The one index that does
+//! is RFC 4226's dynamic truncation, which every implementation has, into a 20-byte array.
 //! The `sha1` and `hmac` crates remain the oracle the tests compare against, and compute
 //! everything else (the SHA-2 variants, [`super::otp::hmac_sha1`]).
 
