@@ -505,7 +505,8 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             return Some(Outcome::Failure);
         }
         let mut snapshot = snapshot?;
-        // The policy changes the file in memory only along with a change it lists.
+        // The policy changes the file in memory only along with a change it lists (the fuzz
+        // target `policy` checks it); the one exception, a grace login, ends the attempt.
         let pre = policy::before_prompt(&mut snapshot.file, &self.ctx());
         let (pre, held) = if pre.changes.is_empty() {
             self.snapshot = Some(snapshot);
@@ -556,8 +557,9 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
                 self.snapshot = self.peek(false).unwrap_or_default();
             }
             if let Some(mut snapshot) = self.snapshot.take() {
-                // The policy changes the file in memory only along with a change it lists,
-                // so a trial without changes leaves the snapshot as read.
+                // The policy changes the file in memory only along with a change it lists
+                // (checked by the fuzz target `policy`), so a trial without changes leaves
+                // the snapshot as read.
                 let mut state = self.state;
                 let mut trial = self.run_passes(&mut snapshot.file, passes, last, &mut state);
                 let assumed = trial.success(Some(true));
