@@ -5,10 +5,10 @@
 //! makes. The `ALGORITHM` and `DIGITS` lines of the maintained fork
 //! (google-authenticator-libpam-hardened) choose the others through [`OtpKey::with`].
 //!
-//! [`OtpKey`] keys the HMAC once and clones the keyed state for every counter, which matters
-//! because a wrong TOTP code costs a search over 3000 counters (see the policy). Each hash has
-//! its own monomorphised code path, so a SHA-1 key computes exactly what it did before the
-//! SHA-2 variants existed.
+//! [`OtpKey`] keys the HMAC once, which matters because a wrong TOTP code costs a search over
+//! 3000 counters (see the policy): HMAC-SHA1 keeps the two pad states and computes four
+//! counters at a time ([`super::sha1_lanes`]); the SHA-2 variants clone the keyed state of
+//! the `hmac` crate for every counter. [`OtpKey::find`] runs a whole window or search.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
@@ -203,7 +203,13 @@ impl OtpKey {
 fn truncate<M: Mac + Clone>(mac: &M, counter: u64) -> u32 {
     let mut mac = mac.clone();
     mac.update(&counter.to_be_bytes());
-    let digest = mac.finalize().into_bytes();
+    dynamic_truncation(&mac.finalize().into_bytes())
+}
+
+/// RFC 4226's dynamic truncation: the 31-bit word at the offset the digest's last nibble
+/// names (works for every digest length from 20 bytes up).
+#[inline(always)]
+pub(crate) fn dynamic_truncation(digest: &[u8]) -> u32 {
     let offset = usize::from(digest[digest.len() - 1] & 0x0f);
     u32::from_be_bytes([
         digest[offset],

@@ -114,20 +114,14 @@ impl KeyedSha1 {
     }
 }
 
-/// The 31-bit word at the offset the digest's last nibble names (RFC 4226, 5.3).
+/// RFC 4226's dynamic truncation of one digest given as five words.
 #[inline(always)]
 fn truncate(digest: [u32; 5]) -> u32 {
     let mut bytes = [0u8; 20];
     for (chunk, word) in bytes.chunks_exact_mut(4).zip(digest) {
         chunk.copy_from_slice(&word.to_be_bytes());
     }
-    let offset = usize::from(bytes[19] & 0x0f);
-    u32::from_be_bytes([
-        bytes[offset],
-        bytes[offset + 1],
-        bytes[offset + 2],
-        bytes[offset + 3],
-    ]) & 0x7fff_ffff
+    super::otp::dynamic_truncation(&bytes)
 }
 
 /// A 64-byte block as sixteen big-endian words.
