@@ -122,6 +122,12 @@ impl SecretDir {
     /// The device and inode of the entry `name` (a symlink is not followed); `None` when
     /// there is none.
     pub fn entry(&self, name: &CStr) -> io::Result<Option<(u64, u64)>> {
+        Ok(self.stat(name)?.map(|st| (st.st_dev, st.st_ino)))
+    }
+
+    /// `fstatat` of the entry `name` (a symlink is not followed, an automount point is not
+    /// mounted); `None` when there is none.
+    pub fn stat(&self, name: &CStr) -> io::Result<Option<libc::stat>> {
         let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
         // SAFETY: the descriptor and the name are valid for the call, and `st` is a writable
         // `struct stat` that fstatat fills on success.
@@ -130,7 +136,7 @@ impl SecretDir {
                 self.fd.as_raw_fd(),
                 name.as_ptr(),
                 st.as_mut_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
+                libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT,
             )
         };
         if rc != 0 {
@@ -141,8 +147,7 @@ impl SecretDir {
             };
         }
         // SAFETY: fstatat succeeded, so `st` is initialised.
-        let st = unsafe { st.assume_init() };
-        Ok(Some((st.st_dev, st.st_ino)))
+        Ok(Some(unsafe { st.assume_init() }))
     }
 
     /// `renameat(dir, from, dir, to)`; with `no_replace`, fails with `AlreadyExists` when

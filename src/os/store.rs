@@ -266,6 +266,8 @@ struct Meta {
     dev: u64,
     ino: u64,
     links: u64,
+    /// `st_mtime` and `st_ctime`, seconds and nanoseconds.
+    times: [(i64, i64); 2],
 }
 
 impl Meta {
@@ -278,7 +280,26 @@ impl Meta {
             dev: m.dev(),
             ino: m.ino(),
             links: m.nlink(),
+            times: [(m.mtime(), m.mtime_nsec()), (m.ctime(), m.ctime_nsec())],
         })
+    }
+
+    /// Whether `st` describes the same file, unchanged: same inode, type, permissions,
+    /// owner, links and size, contents and inode last changed at the same times.
+    // `nlink_t` and `time_t` differ between architectures; the casts never truncate.
+    #[allow(clippy::unnecessary_cast)]
+    fn matches(&self, st: &libc::stat) -> bool {
+        self.dev == st.st_dev as u64
+            && self.ino == st.st_ino as u64
+            && self.mode == st.st_mode
+            && self.uid == st.st_uid
+            && self.links == st.st_nlink as u64
+            && self.size == st.st_size as u64
+            && self.times
+                == [
+                    (st.st_mtime as i64, st.st_mtime_nsec as i64),
+                    (st.st_ctime as i64, st.st_ctime_nsec as i64),
+                ]
     }
 }
 
@@ -351,6 +372,18 @@ impl OpenedFile {
     #[must_use]
     pub fn dev_ino(&self) -> (u64, u64) {
         (self.meta.dev, self.meta.ino)
+    }
+
+    /// Whether the file's name in its directory still leads to this file, unchanged since it
+    /// was opened (see [`Meta::matches`]): then what was read from it is what a new read
+    /// would give. False when in doubt (the entry cannot be examined).
+    ///
+    /// One `fstatat` in the directory opened before, with the caller's identity: it only
+    /// compares the entry with a file already opened as the user, and never opens or follows
+    /// anything.
+    #[must_use]
+    pub fn is_current(&self) -> bool {
+        matches!(self.dir.stat(&self.name), Ok(Some(st)) if self.meta.matches(&st))
     }
 
     /// Checks, in upstream's order: a regular file, permissions within `allowed`, owned by

@@ -7,8 +7,9 @@
 //! is returned (see `DESIGN.md`, "The state update protocol"). A decision that changes
 //! nothing (a right TOTP code without `DISALLOW_REUSE`, a wrong code without a rate limit)
 //! is taken on a read without the lock, so logins that write nothing never wait for each
-//! other; nothing read before the prompt is trusted after it. A user typing slowly holds
-//! no lock.
+//! other; what was read before the prompt is used after it only while the file's name
+//! still leads to that file, unchanged (checked with one `fstatat` once the answer is in).
+//! A user typing slowly holds no lock.
 //!
 //! The flow talks to PAM only through the [`Pam`] trait and looks users and time up only
 //! through [`System`], so the whole of it runs in tests with a scripted conversation.
@@ -545,7 +546,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
     /// grace record). Returns `Some(success)` once the attempt is decided.
     ///
     /// A decision that changes nothing is taken on the file as read without the lock (the
-    /// read before the prompt for the passes before it, a new read after it). One that
+    /// read before the prompt, after it only while the file is unchanged). One that
     /// changes the file is taken again on a fresh read under the lock, and written before
     /// this returns: a one-time code is always used up under the lock.
     fn decide(&mut self, passes: &[Pass<'_>], last: bool) -> Option<bool> {
@@ -976,12 +977,12 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
     }
 
     fn prompt(&mut self) -> Option<Zeroizing<Vec<u8>>> {
-        // Nothing read before the prompt is trusted after it: the decisions on the answer
-        // are taken on a new read (an administrator may have replaced or removed the file
-        // meanwhile).
-        self.snapshot = None;
         let prompt = self.options.prompt().to_vec();
         let answer = self.pam.converse(&prompt, self.options.echo_code);
+        // What was read before the prompt is used after it only if the file's name still
+        // leads to that very file, unchanged (an administrator may have replaced, edited or
+        // removed it meanwhile); otherwise the decisions on the answer take a new read.
+        self.snapshot = self.snapshot.take().filter(|s| s.opened.is_current());
         if answer.as_ref().is_none_or(|a| a.is_empty()) {
             self.err("Did not receive verification code from user");
         }

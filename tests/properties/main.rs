@@ -11,4 +11,5 @@
 mod support;
 
 pub mod policy_properties;
+pub mod prompt_reread;
 pub mod upstream_unittest;
