@@ -179,7 +179,7 @@ fn sha1(message: &[u8]) -> [u8; 20] {
 
 /// One SHA-1 compression in each lane. The 80 rounds are spelled out (each with its
 /// constants known) so that nothing in them is a run-time index or branch.
-#[inline(always)]
+#[inline(never)]
 fn compress(state: &mut [u32x4; 5], mut w: [u32x4; 16]) {
     let mut s = *state;
     macro_rules! rounds {
