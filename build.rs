@@ -14,12 +14,19 @@
 //! record that in the package's dependencies).
 //!
 //! Set `GA_SHARED_UNWINDER=1` to build with the shared unwinder as before.
+//!
+//! It also gives the linker `link/hot-text.ld` for the module (and the other shared objects
+//! of this package): the functions a login runs, placed together at the start of the code,
+//! so that loading the module for a login faults in two or three windows of code instead
+//! of all of them (see that file's header). Set `GA_NO_HOT_TEXT=1` to link without it.
 
 use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=GA_SHARED_UNWINDER");
+    println!("cargo:rerun-if-env-changed=GA_NO_HOT_TEXT");
+    hot_text();
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
     if os != "linux" || env != "gnu" || std::env::var_os("GA_SHARED_UNWINDER").is_some() {
@@ -36,4 +43,21 @@ fn main() {
     // built from the module's sources (tests/support/pam_panics.rs), which must unwind
     // the way the module does.
     println!("cargo:rustc-link-arg=-L{}", dir.display());
+}
+
+/// Passes `link/hot-text.ld` to the linker for the package's shared objects, on ELF targets.
+fn hot_text() {
+    let family = std::env::var("CARGO_CFG_TARGET_FAMILY").unwrap_or_default();
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if family != "unix" || os == "macos" || std::env::var_os("GA_NO_HOT_TEXT").is_some() {
+        return;
+    }
+    let Some(root) = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from) else {
+        return;
+    };
+    let script = root.join("link").join("hot-text.ld");
+    println!("cargo:rerun-if-changed={}", script.display());
+    if script.is_file() {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-T,{}", script.display());
+    }
 }
