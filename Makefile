@@ -115,6 +115,9 @@ deny:
 check:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) clippy --locked --lib --no-default-features -- -D warnings
+	@if $(CARGO) tree --locked --no-default-features -e normal --prefix none | grep -E '^(clap|qrcode) '; then \
+	  echo "check: the module's own dependency tree (--no-default-features) has the CLI's crates"; exit 1; fi
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps --lib
 
 ## What the test suites need, made once before them (tests/README.md): the module, the

@@ -5,7 +5,8 @@
 //! setup command (`src/bin`, a thin main over [`cli`]). Inside, the layers only import
 //! downwards:
 //!
-//! * [`cli`]: the setup command (flags, questions, QR code, enrolment);
+//! * `cli`: the setup and audit commands (flags, questions, QR code, enrolment), behind
+//!   the default feature `cli`, which the module does not need;
 //! * [`pam`]: the PAM boundary (entry points, conversation, items, `pam_syslog`) and the
 //!   authentication flow that ties the layers together;
 //! * [`os`]: everything that touches the system (users, fs identity, the secret-file store,
@@ -22,6 +23,7 @@
 // `pam::live` (with the entry points `pam_hooks!` generates in `pam`).
 #![deny(unsafe_code)]
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod core;
 #[allow(unsafe_code)]

@@ -375,8 +375,9 @@ impl OpenedFile {
     }
 
     /// Whether the file's name in its directory still leads to this file, unchanged since it
-    /// was opened (see [`Meta::matches`]): then what was read from it is what a new read
-    /// would give. False when in doubt (the entry cannot be examined).
+    /// was opened (same inode, type, permissions, owner, links, size, and modification and
+    /// change times): then what was read from it is what a new read would give. False when
+    /// in doubt (the entry cannot be examined).
     ///
     /// One `fstatat` in the directory opened before, with the caller's identity: it only
     /// compares the entry with a file already opened as the user, and never opens or follows
