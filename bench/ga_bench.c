@@ -674,6 +674,47 @@ static void run_case(const struct case_def *c, long iterations) {
 }
 
 /* ----------------------------------------------------------------------------------------
+ * The cost of a sync, for the writing paths: what the module's write does, without a module
+ * ------------------------------------------------------------------------------------- */
+
+/* Writes a secret-sized file the way a module rewrites the secret file (new file, fsync,
+ * rename over the old one) and times the fsync of the new file and, after the rename, the
+ * fsync of the directory: the one extra sync our module's write makes (Google's module
+ * syncs the file only). */
+static void run_fsync_reference(long iterations) {
+    char target[PATH_MAX], tmp[PATH_MAX + 8], data[101];
+    snprintf(target, sizeof target, "%s/fsync-reference", dir);
+    snprintf(tmp, sizeof tmp, "%s.new", target);
+    memset(data, 'A', sizeof data - 1);
+    data[sizeof data - 1] = '\n';
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        harness_error("open %s: %s", dir, strerror(errno));
+    for (long i = -2; i < iterations; i++) {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+            harness_error("create %s: %s", tmp, strerror(errno));
+        write_all(fd, data, sizeof data, tmp);
+        int64_t t0 = now_ns();
+        if (fsync(fd) != 0)
+            harness_error("fsync %s: %s", tmp, strerror(errno));
+        int64_t t1 = now_ns();
+        close(fd);
+        if (rename(tmp, target) != 0)
+            harness_error("rename %s: %s", tmp, strerror(errno));
+        int64_t t2 = now_ns();
+        if (fsync(dfd) != 0)
+            harness_error("fsync %s: %s", dir, strerror(errno));
+        int64_t t3 = now_ns();
+        if (i >= 0) /* two warm-up rounds */
+            printf("fsync\t%ld\t%" PRId64 "\t%" PRId64 "\n", i, t1 - t0, t3 - t2);
+    }
+    close(dfd);
+    unlink(target);
+    fflush(stdout);
+}
+
+/* ----------------------------------------------------------------------------------------
  * Concurrency: waves of T threads, each with its own handle, released together
  * ------------------------------------------------------------------------------------- */
 
@@ -846,6 +887,8 @@ int main(int argc, char **argv) {
     }
     if (only_case && !found)
         harness_error("no case named %s", only_case);
+    if (!only_case && only_module < 0)
+        run_fsync_reference(iterations);
     if (!only_case && only_module < 0 && waves > 0) {
         static const int levels[] = {1, 8, 64};
         for (int d = 0; d < 2; d++)
