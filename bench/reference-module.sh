@@ -1,7 +1,7 @@
 #!/bin/sh
 # Prints the path of Debian's pam_google_authenticator.so (package libpam-google-authenticator),
 # downloaded once with `apt-get download` and unpacked with `dpkg -x` under target/reference/
-# (never installed), the same place the tests use (tests/support/mod.rs).
+# (never installed), the same place the tests use (tests/support/binaries.rs).
 set -eu
 cache=target/reference
 so=$cache/root/lib/x86_64-linux-gnu/security/pam_google_authenticator.so
