@@ -108,6 +108,7 @@ fuzz_target!(|data: &[u8]| {
         user: "u",
         rhost: RHOSTS[usize::from((shape >> 2) & 3)],
         options: &options,
+        sha1_wide: pam_google_authenticator::os::simd::sha1_wide(),
     };
     let first = attempt(bytes, authtok, answer, &ctx);
     assert_eq!(

@@ -7,15 +7,17 @@
 //!
 //! [`OtpKey`] keys the HMAC once, which matters because a wrong TOTP code costs a search over
 //! 3000 counters (see the policy): HMAC-SHA1 keeps the two pad states and computes four
-//! counters at a time ([`super::sha1_lanes`]); the SHA-2 variants clone the keyed state of
-//! the `hmac` crate for every counter. [`OtpKey::find`] runs a whole window or search.
+//! counters at a time ([`super::sha1_lanes`]), or sixteen with the [`Wide`] function the
+//! module supplies for its CPU ([`OtpKey::widened`]); the SHA-2 variants clone the keyed
+//! state of the `hmac` crate for every counter. [`OtpKey::find`] runs a whole window or
+//! search.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
-use super::sha1_lanes::{KeyedSha1, LANES};
+use super::sha1_lanes::{KeyedSha1, LANES, WIDE, Wide};
 
 /// Number of distinct six-digit codes.
 pub const CODE_MODULUS: u32 = 1_000_000;
@@ -77,6 +79,8 @@ enum Keyed {
 pub struct OtpKey {
     mac: Keyed,
     modulus: u32,
+    /// HMAC-SHA1 on sixteen counters at once, when the caller has one for its CPU.
+    wide: Option<Wide>,
 }
 
 impl std::fmt::Debug for OtpKey {
@@ -114,7 +118,16 @@ impl OtpKey {
         Some(OtpKey {
             mac,
             modulus: modulus(digits),
+            wide: None,
         })
+    }
+
+    /// The same key, with `wide` (when given) computing HMAC-SHA1 sixteen counters at a
+    /// time in [`find`](Self::find). The codes are the same either way.
+    #[must_use]
+    pub fn widened(mut self, wide: Option<Wide>) -> Self {
+        self.wide = wide;
+        self
     }
 
     /// One more than the largest code this key computes (10^digits).
@@ -163,25 +176,14 @@ impl OtpKey {
             }
         };
         match &self.mac {
-            Keyed::Sha1(keyed) => {
-                let mut counters = counters.into_iter();
-                let mut start = 0;
-                loop {
-                    let mut batch = [0u64; LANES];
-                    let mut filled = 0;
-                    for (slot, counter) in batch.iter_mut().zip(counters.by_ref()) {
-                        *slot = counter;
-                        filled += 1;
-                    }
-                    if filled == 0 {
-                        break;
-                    }
-                    for (i, word) in keyed.truncated(&batch).into_iter().take(filled).enumerate() {
-                        note(start + i, word);
-                    }
-                    start += filled;
-                }
-            }
+            Keyed::Sha1(keyed) => match self.wide {
+                Some(wide) => in_batches(counters, |batch: &[u64; WIDE]| {
+                    keyed.truncated_wide(wide, batch)
+                })
+                .for_each(|(i, word)| note(i, word)),
+                None => in_batches(counters, |batch: &[u64; LANES]| keyed.truncated(batch))
+                    .for_each(|(i, word)| note(i, word)),
+            },
             Keyed::Sha256(mac) => {
                 for (i, counter) in counters.into_iter().enumerate() {
                     note(i, truncate(mac, counter));
@@ -195,6 +197,36 @@ impl OtpKey {
         }
         found
     }
+}
+
+/// The words `compute` gives for `counters`, computed `N` at a time, with their positions.
+/// The last batch is filled up with copies of its first counter, whose words are dropped.
+fn in_batches<const N: usize>(
+    counters: impl IntoIterator<Item = u64>,
+    mut compute: impl FnMut(&[u64; N]) -> [u32; N],
+) -> impl Iterator<Item = (usize, u32)> {
+    let mut counters = counters.into_iter().peekable();
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let first = *counters.peek()?;
+        let mut batch = [first; N];
+        let mut filled = 0;
+        for (slot, counter) in batch.iter_mut().zip(counters.by_ref()) {
+            *slot = counter;
+            filled += 1;
+        }
+        let words = compute(&batch);
+        let at = start;
+        start += filled;
+        Some(
+            words
+                .into_iter()
+                .take(filled)
+                .enumerate()
+                .map(move |(i, w)| (at + i, w)),
+        )
+    })
+    .flatten()
 }
 
 /// The 31-bit word RFC 4226 picks from the HMAC of `counter` (dynamic truncation; the offset

@@ -15,12 +15,61 @@
 //! is RFC 4226's dynamic truncation, which every implementation has, into a 20-byte array.
 //! The `sha1` and `hmac` crates remain the oracle the tests compare against, and compute
 //! everything else (the SHA-2 variants, [`super::otp::hmac_sha1`]).
+//!
+//! The compression is written once, for any [`Vector`] of 32-bit lanes. The module may
+//! also hand the skew search a [`Wide`] function that runs it on wider registers than the
+//! baseline has (`os::simd`: AVX2 or AVX-512 on x86-64, when glibc reports them); this
+//! code stays pure either way.
+
+use std::ops::{Add, BitAnd, BitOr, BitXor};
 
 use wide::u32x4;
 use zeroize::Zeroize;
 
 /// How many counters one batch computes: four 32-bit lanes fill one 128-bit register.
 pub const LANES: usize = 4;
+
+/// How many counters a [`Wide`] function computes at once.
+pub const WIDE: usize = 16;
+
+/// HMAC-SHA1 on [`WIDE`] counters at once, on vector registers wider than the baseline's:
+/// given a key's inner and outer chaining values (see [`KeyedSha1::truncated_wide`]) and
+/// the counters, returns RFC 4226's truncated word of each. Supplied by the module for the
+/// CPU it runs on; it must give what [`KeyedSha1::truncated`] gives.
+pub type Wide = fn(&[u32; 5], &[u32; 5], &[u64; WIDE]) -> [u32; WIDE];
+
+/// Thirty-two-bit lanes that the compression runs on, all lanes alike.
+pub trait Vector:
+    Copy + Add<Output = Self> + BitAnd<Output = Self> + BitOr<Output = Self> + BitXor<Output = Self>
+{
+    /// Every lane set to `x`.
+    fn splat(x: u32) -> Self;
+    /// Every lane rotated left by `N` bits.
+    fn rotl<const N: u32>(self) -> Self;
+    /// One SHA-1 compression in each lane: inlined into the caller, so that code for wider
+    /// registers is compiled with the caller's instruction set.
+    #[inline(always)]
+    fn compress(state: &mut [Self; 5], w: [Self; 16]) {
+        compress(state, w);
+    }
+}
+
+impl Vector for u32x4 {
+    #[inline(always)]
+    fn splat(x: u32) -> Self {
+        u32x4::splat(x)
+    }
+    #[inline(always)]
+    fn rotl<const N: u32>(self) -> Self {
+        self.unbounded_shl_scalar(N) | self.unbounded_shr_scalar(32 - N)
+    }
+    /// One copy of the unrolled compression (10 KB) that every caller shares, so that the
+    /// code a login runs stays small.
+    #[inline(never)]
+    fn compress(state: &mut [Self; 5], w: [Self; 16]) {
+        compress(state, w);
+    }
+}
 
 const H0: [u32; 5] = [
     0x6745_2301,
@@ -70,7 +119,7 @@ impl KeyedSha1 {
         let mut key = words(&padded);
         padded.zeroize();
         let mut state = H0.map(u32x4::splat);
-        compress(
+        Vector::compress(
             &mut state,
             key.map(|w| u32x4::new([w ^ 0x3636_3636, w ^ 0x5c5c_5c5c, 0, 0])),
         );
@@ -86,25 +135,13 @@ impl KeyedSha1 {
 
     /// The HMAC of each counter's eight big-endian bytes, as five big-endian words.
     pub fn digests(&self, counters: &[u64; LANES]) -> [[u32; 5]; LANES] {
-        let zero = u32x4::ZERO;
-        // Inner block: the counter, the terminator, the length.
-        let mut block = [zero; 16];
-        block[0] = u32x4::new(counters.map(|c| (c >> 32) as u32));
-        block[1] = u32x4::new(counters.map(|c| c as u32));
-        block[2] = u32x4::splat(TERMINATOR);
-        block[15] = u32x4::splat(INNER_BITS);
-        let mut inner = self.inner.map(u32x4::splat);
-        compress(&mut inner, block);
-
-        // Outer block: the inner digest, the terminator, the length.
-        let mut block = [zero; 16];
-        block[..5].copy_from_slice(&inner);
-        block[5] = u32x4::splat(TERMINATOR);
-        block[15] = u32x4::splat(OUTER_BITS);
-        let mut outer = self.outer.map(u32x4::splat);
-        compress(&mut outer, block);
-
-        let outer = outer.map(u32x4::to_array);
+        let outer = hmac_blocks(
+            &self.inner,
+            &self.outer,
+            u32x4::new(counters.map(|c| (c >> 32) as u32)),
+            u32x4::new(counters.map(|c| c as u32)),
+        )
+        .map(u32x4::to_array);
         std::array::from_fn(|l| outer.map(|lanes| lanes[l]))
     }
 
@@ -112,11 +149,40 @@ impl KeyedSha1 {
     pub fn truncated(&self, counters: &[u64; LANES]) -> [u32; LANES] {
         self.digests(counters).map(truncate)
     }
+
+    /// [`truncated`](Self::truncated) for [`WIDE`] counters, by `wide`.
+    pub fn truncated_wide(&self, wide: Wide, counters: &[u64; WIDE]) -> [u32; WIDE] {
+        wide(&self.inner, &self.outer, counters)
+    }
+}
+
+/// The two compressions of HMAC-SHA1 for one eight-byte counter per lane, given as its
+/// high and low words: the inner block (counter, terminator, length) from the key's inner
+/// chaining value, then the outer block (inner digest, terminator, length) from its outer
+/// one. Returns the HMAC as five words per lane.
+#[inline(always)]
+pub fn hmac_blocks<V: Vector>(inner: &[u32; 5], outer: &[u32; 5], high: V, low: V) -> [V; 5] {
+    let zero = V::splat(0);
+    let mut block = [zero; 16];
+    block[0] = high;
+    block[1] = low;
+    block[2] = V::splat(TERMINATOR);
+    block[15] = V::splat(INNER_BITS);
+    let mut state = inner.map(V::splat);
+    V::compress(&mut state, block);
+
+    let mut block = [zero; 16];
+    block[..5].copy_from_slice(&state);
+    block[5] = V::splat(TERMINATOR);
+    block[15] = V::splat(OUTER_BITS);
+    let mut state = outer.map(V::splat);
+    V::compress(&mut state, block);
+    state
 }
 
 /// RFC 4226's dynamic truncation of one digest given as five words.
 #[inline(always)]
-fn truncate(digest: [u32; 5]) -> u32 {
+pub fn truncate(digest: [u32; 5]) -> u32 {
     let mut bytes = [0u8; 20];
     for (chunk, word) in bytes.chunks_exact_mut(4).zip(digest) {
         chunk.copy_from_slice(&word.to_be_bytes());
@@ -139,7 +205,7 @@ fn words(block: &[u8; BLOCK]) -> [u32; 16] {
 /// One compression of one block (in every lane; lane 0 is kept).
 fn compress_one(state: [u32; 5], block: &[u32; 16]) -> [u32; 5] {
     let mut lanes = state.map(u32x4::splat);
-    compress(&mut lanes, block.map(u32x4::splat));
+    Vector::compress(&mut lanes, block.map(u32x4::splat));
     lanes.map(|v| v.to_array()[0])
 }
 
@@ -179,11 +245,11 @@ fn sha1(message: &[u8]) -> [u8; 20] {
 
 /// One SHA-1 compression in each lane. The 80 rounds are spelled out (each with its
 /// constants known) so that nothing in them is a run-time index or branch.
-#[inline(never)]
-fn compress(state: &mut [u32x4; 5], mut w: [u32x4; 16]) {
+#[inline(always)]
+fn compress<V: Vector>(state: &mut [V; 5], mut w: [V; 16]) {
     let mut s = *state;
     macro_rules! rounds {
-        ($($t:literal)*) => { $( round::<$t>(&mut w, &mut s); )* };
+        ($($t:literal)*) => { $( round::<V, $t>(&mut w, &mut s); )* };
     }
     rounds!(
         0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19
@@ -192,17 +258,17 @@ fn compress(state: &mut [u32x4; 5], mut w: [u32x4; 16]) {
         60 61 62 63 64 65 66 67 68 69 70 71 72 73 74 75 76 77 78 79
     );
     for (h, v) in state.iter_mut().zip(s) {
-        *h += v;
+        *h = *h + v;
     }
 }
 
 /// Round `T`: extends the message schedule (from round 16 on, in place in a ring of 16
 /// words) and moves the working variables `s = [a, b, c, d, e]` on by one.
 #[inline(always)]
-fn round<const T: usize>(w: &mut [u32x4; 16], s: &mut [u32x4; 5]) {
+fn round<V: Vector, const T: usize>(w: &mut [V; 16], s: &mut [V; 5]) {
     if T >= 16 {
         let x = w[(T + 13) % 16] ^ w[(T + 8) % 16] ^ w[(T + 2) % 16] ^ w[T % 16];
-        w[T % 16] = rotl::<1>(x);
+        w[T % 16] = x.rotl::<1>();
     }
     let [a, b, c, d, e] = *s;
     let f = match T / 20 {
@@ -210,13 +276,8 @@ fn round<const T: usize>(w: &mut [u32x4; 16], s: &mut [u32x4; 5]) {
         2 => (b & c) | (d & (b | c)),
         _ => b ^ c ^ d,
     };
-    let next = rotl::<5>(a) + f + (e + u32x4::splat(K[T / 20]) + w[T % 16]);
-    *s = [next, a, rotl::<30>(b), c, d];
-}
-
-#[inline(always)]
-fn rotl<const N: u32>(x: u32x4) -> u32x4 {
-    x.unbounded_shl_scalar(N) | x.unbounded_shr_scalar(32 - N)
+    let next = a.rotl::<5>() + f + (e + V::splat(K[T / 20]) + w[T % 16]);
+    *s = [next, a, b.rotl::<30>(), c, d];
 }
 
 #[cfg(test)]

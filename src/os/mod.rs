@@ -3,8 +3,9 @@
 //! Everything the authentication flow needs from the system goes through here, in small typed
 //! pieces: looking users up in the passwd database ([`user`]), switching the calling thread's
 //! filesystem identity to the target user and back ([`fsid`]), opening, checking, locking and
-//! durably rewriting the secret file ([`store`], in the directory it was first found in: [`dir`]), reading the wall clock ([`clock`]) and drawing
-//! random bytes ([`random`]). Nothing here changes process-wide state (no umask, no `openlog`,
+//! durably rewriting the secret file ([`store`], in the directory it was first found in: [`dir`]), reading the wall clock ([`clock`]), drawing
+//! random bytes ([`random`]) and asking glibc which vector instructions the CPU allows
+//! ([`simd`], for the skew search). Nothing here changes process-wide state (no umask, no `openlog`,
 //! no working directory, no static buffers), so the module is safe to run in many threads of
 //! one host process at once. Each module has its own error type; none of them carries a secret.
 
@@ -15,6 +16,7 @@ pub mod host;
 pub mod install;
 pub mod label;
 pub mod random;
+pub mod simd;
 pub mod store;
 pub mod terminal;
 pub mod user;

@@ -26,6 +26,7 @@ use crate::core::file::SecretFile;
 use crate::core::log::{Level, LogLine, printable};
 use crate::core::path::{self, Vars};
 use crate::core::policy::{self, Accepted, Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict};
+use crate::core::sha1_lanes::Wide;
 use crate::os::dir::SecretDir;
 use crate::os::fsid::{FsIdError, FsIdGuard};
 use crate::os::store::{
@@ -72,6 +73,11 @@ pub trait System {
     fn user_by_name(&mut self, name: &[u8]) -> Result<UserInfo, LookupError>;
     /// Looks a user up by uid.
     fn user_by_uid(&mut self, uid: u32) -> Result<UserInfo, LookupError>;
+    /// HMAC-SHA1 on the CPU's wide registers, if it has some (none by default: the codes
+    /// are the same, computed four at a time).
+    fn sha1_wide(&mut self) -> Option<Wide> {
+        None
+    }
 }
 
 /// The real system.
@@ -87,6 +93,9 @@ impl System for RealSystem {
     }
     fn user_by_uid(&mut self, uid: u32) -> Result<UserInfo, LookupError> {
         crate::os::user::by_uid(uid)
+    }
+    fn sha1_wide(&mut self) -> Option<Wide> {
+        crate::os::simd::sha1_wide()
     }
 }
 
@@ -196,6 +205,8 @@ struct Run<'a, P: Pam, S: System> {
     /// The file as read without the lock, while nothing has been written since and no
     /// prompt has been answered.
     snapshot: Option<Snapshot>,
+    /// HMAC-SHA1 on the CPU's wide registers, if any (for the policy's TOTP checks).
+    sha1_wide: Option<Wide>,
 }
 
 /// A write that failed, kept until the result is known.
@@ -277,6 +288,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             dir: None,
             not_found: false,
             snapshot: None,
+            sha1_wide: None,
         }
     }
 
@@ -425,6 +437,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
     fn run_attempt(&mut self, uid: u32) -> Outcome {
         self.uid = uid;
         self.now = self.sys.now();
+        self.sha1_wide = self.sys.sha1_wide();
         self.rhost = self.pam.rhost();
 
         if let Some(outcome) = self.before_prompt() {
@@ -672,6 +685,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             user: &self.user_text,
             rhost: self.rhost.as_deref(),
             options: self.options,
+            sha1_wide: self.sha1_wide,
         }
     }
 

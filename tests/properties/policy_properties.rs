@@ -25,6 +25,7 @@ fn ctx(now: i64, options: &Options) -> Ctx<'_> {
         user: "u",
         rhost: Some(b"::1"),
         options,
+        sha1_wide: None,
     }
 }
 

@@ -39,6 +39,7 @@ use super::args::Options;
 use super::cnum::strtol;
 use super::file::SecretFile;
 use super::log::{Logs, printable};
+use super::sha1_lanes::Wide;
 use grace::{record_grace, unstorable_host_line, within_grace_period};
 use rate_limit::{RateLimit, rate_limit};
 use values::{digits_or_log, file_digits, small_option, totp_algorithm, window_size};
@@ -65,6 +66,9 @@ pub struct Ctx<'a> {
     pub rhost: Option<&'a [u8]>,
     /// The module arguments.
     pub options: &'a Options,
+    /// HMAC-SHA1 on wider registers for the TOTP window and skew search, when the module
+    /// has one for the CPU it runs on (the codes are the same without).
+    pub sha1_wide: Option<Wide>,
 }
 
 /// A change made to the file. The flow writes the file when a decision lists any.
@@ -282,6 +286,7 @@ mod tests {
             user: "u",
             rhost: None,
             options: &o,
+            sha1_wide: None,
         };
         let cases = [
             ("\" TOTP_AUTH\n", None),

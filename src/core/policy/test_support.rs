@@ -24,6 +24,7 @@ pub(super) fn ctx<'a>(now: i64, options: &'a Options) -> Ctx<'a> {
         user: "u",
         rhost: Some(b"10.1.2.3"),
         options,
+        sha1_wide: None,
     }
 }
 

@@ -51,7 +51,7 @@ pub(super) fn check_totp(
     let Some(key) = OtpKey::with(secret, algorithm, digits) else {
         return Check::Error;
     };
-    let key = &key;
+    let key = &key.widened(ctx.sha1_wide);
     // Offsets -floor((w-1)/2) ..= floor(w/2): one step further into the future for even w.
     let window = window as i64;
     let first = tm.wrapping_add(skew).wrapping_sub((window - 1) / 2);
