@@ -24,7 +24,9 @@ use crate::core::args::{FixedUser, Options, PassMode};
 use crate::core::file::SecretFile;
 use crate::core::log::{Level, LogLine, printable};
 use crate::core::path::{self, Vars};
-use crate::core::policy::{self, Accepted, Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict};
+use crate::core::policy::{
+    self, Accepted, Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict, Source, Wanted,
+};
 use crate::os::dir::SecretDir;
 use crate::os::fsid::{FsIdError, FsIdGuard};
 use crate::os::store::{
@@ -439,7 +441,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             );
         }
 
-        // Passes 0 and 1: the password a previous module stored.
+        // The first two passes: the password a previous module stored.
         let authtok = match self.options.pass_mode {
             PassMode::Prompt => None,
             PassMode::TryFirstPass | PassMode::UseFirstPass => self.pam.authtok(),
@@ -447,25 +449,28 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         let prompts_follow = self.options.pass_mode != PassMode::UseFirstPass;
         let mut result = None;
         if let Some(authtok) = authtok.as_deref() {
-            let passes = [0, 1].map(|number| Pass {
-                number,
+            let passes = [Wanted::Verification, Wanted::Scratch].map(|wants| Pass {
+                source: Source::Authtok,
+                wants,
                 candidate: Some(authtok),
             });
             result = self.decide(&passes, !prompts_follow);
         }
 
-        // Passes 2 and 3: the prompted answer. A failed conversation prompts once more,
+        // The last two passes: the prompted answer. A failed conversation prompts once more,
         // as the original does.
         if result.is_none() && prompts_follow {
             let first = self.prompt();
             let second = if first.is_none() { self.prompt() } else { None };
             let passes = [
                 Pass {
-                    number: 2,
+                    source: Source::Prompt,
+                    wants: Wanted::Verification,
                     candidate: first.as_deref().map(|v| &v[..]),
                 },
                 Pass {
-                    number: 3,
+                    source: Source::Prompt,
+                    wants: Wanted::Scratch,
                     candidate: first.as_deref().or(second.as_deref()).map(|v| &v[..]),
                 },
             ];
@@ -657,7 +662,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         }
         let candidate = passes
             .iter()
-            .find(|p| p.number == accepted.pass)
+            .find(|p| p.source == accepted.source && p.wants == accepted.wants)
             .and_then(|p| p.candidate)
             .unwrap_or(b"");
         let prefix = &candidate[..accepted.prefix_len.min(candidate.len())];

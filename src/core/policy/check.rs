@@ -76,7 +76,11 @@ mod tests {
         let d = prompted(&mut f, "12345678", 300_000, &o);
         assert!(matches!(
             d.verdict,
-            PassVerdict::Success(Accepted { pass: 3, .. })
+            PassVerdict::Success(Accepted {
+                source: Source::Prompt,
+                wants: Wanted::Scratch,
+                ..
+            })
         ));
         assert_eq!(d.changes, vec![Change::ScratchUsed]);
         assert_eq!(f.as_bytes(), b"2SH3V3GDW7ZNMGYE\n");
