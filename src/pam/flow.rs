@@ -526,7 +526,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         };
         self.emit(pre.logs.lines());
         self.secret_ok = pre.secret_ok;
-        let written = match &held {
+        let written = match held {
             Some(held) => self.write(held, &pre.changes),
             None => Ok(()),
         };
@@ -603,7 +603,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         self.conclude(file, &state, &mut trial, decided);
         self.state = state;
         self.emit(&trial.logs);
-        if let Some(h) = &held
+        if let Some(h) = held
             && let Err(f) = self.write(h, &trial.changes)
         {
             self.failed_write.get_or_insert(f);
@@ -878,17 +878,20 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         self.err(text);
     }
 
-    /// Writes the file when `changes` is not empty. Logs the failure's details at once.
-    fn write(&mut self, held: &Held, changes: &[Change]) -> Result<(), FailedWrite> {
+    /// Writes the file when `changes` is not empty, and lets go of the lock. Logs the
+    /// failure's details at once.
+    fn write(&mut self, held: Held, changes: &[Change]) -> Result<(), FailedWrite> {
         if changes.is_empty() {
             return Ok(());
         }
         self.write_now(held)
     }
 
-    /// Writes the file as it is in memory, durably, under the lock held.
-    fn write_now(&mut self, held: &Held) -> Result<(), FailedWrite> {
-        let Some(written) = self.as_user(|| held.locked.replace(held.file.as_bytes())) else {
+    /// Writes the file as it is in memory, durably, under the lock held, which the write
+    /// consumes.
+    fn write_now(&mut self, held: Held) -> Result<(), FailedWrite> {
+        let Held { locked, file } = held;
+        let Some(written) = self.as_user(|| locked.replace(file.as_bytes())) else {
             return Err(FailedWrite { errno: None });
         };
         match written {
@@ -1317,7 +1320,7 @@ impl<P: Pam, S: System> Run<'_, P, S> {
                 None => None,
             };
         }
-        self.write_now(&held).ok().map(|()| text)
+        self.write_now(held).ok().map(|()| text)
     }
 }
 
