@@ -226,7 +226,6 @@ struct Trial {
 }
 
 /// Where the passes left the attempt.
-#[derive(Clone, Copy)]
 enum Pending {
     /// Not decided yet (more passes follow).
     Undecided,
@@ -570,7 +569,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
                 let assumed = trial.success(Some(true));
                 self.conclude(&mut snapshot.file, &state, &mut trial, assumed);
                 if trial.changes.is_empty() {
-                    let decided = match trial.pending {
+                    let decided = match &trial.pending {
                         Pending::Accepted(accepted) => {
                             Some(self.forward_password(passes, accepted))
                         }
@@ -596,7 +595,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         };
         let mut state = self.state;
         let mut trial = self.run_passes(file, passes, last, &mut state);
-        let decided = match (trial.pending, forwarded) {
+        let decided = match (&trial.pending, forwarded) {
             (Pending::Accepted(accepted), None) => Some(self.forward_password(passes, accepted)),
             _ => trial.success(forwarded),
         };
@@ -656,16 +655,16 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
 
     /// With `forward_pass`, hands the password in front of the accepted code to the next
     /// module. Returns whether the attempt still succeeds.
-    fn forward_password(&mut self, passes: &[Pass<'_>], accepted: Accepted) -> bool {
+    fn forward_password(&mut self, passes: &[Pass<'_>], accepted: &Accepted) -> bool {
         if !self.options.forward_pass {
             return true;
         }
         let candidate = passes
             .iter()
-            .find(|p| p.source == accepted.source && p.wants == accepted.wants)
+            .find(|p| p.source == accepted.source() && p.wants == accepted.wants())
             .and_then(|p| p.candidate)
             .unwrap_or(b"");
-        let prefix = &candidate[..accepted.prefix_len.min(candidate.len())];
+        let prefix = &candidate[..accepted.prefix_len().min(candidate.len())];
         self.pam.set_authtok(prefix)
     }
 

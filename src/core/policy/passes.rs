@@ -58,19 +58,37 @@ pub struct LoopState {
     pub hotp_missed: bool,
 }
 
-/// Proof that a code was checked and accepted. Only this module can make one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Proof that a code was checked and accepted. Only the policy can make one (its fields are
+/// private), and it is neither `Clone` nor `Copy`: one accepted code, one proof.
+#[derive(Debug, PartialEq, Eq)]
 pub struct Accepted {
+    source: Source,
+    wants: Wanted,
+    prefix_len: usize,
+}
+
+impl Accepted {
     /// Where the matching pass's candidate came from.
-    pub source: Source,
+    #[must_use]
+    pub fn source(&self) -> Source {
+        self.source
+    }
+
     /// What the matching pass looked for.
-    pub wants: Wanted,
+    #[must_use]
+    pub fn wants(&self) -> Wanted {
+        self.wants
+    }
+
     /// Length of the password prefix in front of the code in that pass's candidate.
-    pub prefix_len: usize,
+    #[must_use]
+    pub fn prefix_len(&self) -> usize {
+        self.prefix_len
+    }
 }
 
 /// The verdict of a run of passes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum PassVerdict {
     /// A code matched.
     Success(Accepted),
