@@ -28,7 +28,7 @@ use crate::core::policy::{
     self, Accepted, Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict, Source, Wanted,
 };
 use crate::os::dir::SecretDir;
-use crate::os::fsid::{FsIdError, FsIdGuard};
+use crate::os::fsid::{FsIdError, FsIdGuard, FsIds};
 use crate::os::store::{
     CheckError, Durability, LOCK_TIMEOUT, LockError, LockedFile, OpenedFile, PermPolicy, ReadError,
     WriteError, WriteStep,
@@ -187,7 +187,7 @@ struct Run<'a, P: Pam, S: System> {
     /// The first write that failed, reported once the result is known.
     failed_write: Option<FailedWrite>,
     /// The target user's fsuid and fsgid, held only around file access.
-    ids: (u32, u32),
+    ids: FsIds,
     /// Switching to or back from the target user's ids failed: the attempt fails.
     identity_failed: bool,
     /// The directory the secret file was first opened in, and its name there.
@@ -272,7 +272,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             secret_ok: false,
             state: LoopState::default(),
             failed_write: None,
-            ids: (0, 0),
+            ids: FsIds { uid: 0, gid: 0 },
             identity_failed: false,
             dir: None,
             not_found: false,
@@ -305,7 +305,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
 
         let target_uid = self.resolve_path(fixed_uid);
         let (uid, gid) = self.identity(target_uid)?;
-        self.ids = (uid, gid);
+        self.ids = FsIds { uid, gid };
         // The original switches before it reads the file, so a host that cannot switch fails
         // before any prompt with the original's log line. The first file access is that
         // switch when there is a file to read (see `run_attempt`); without one it is tried
@@ -323,8 +323,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
     /// fails, `f`'s result is returned but the attempt is marked failed: the original exits
     /// the whole host process there; failing this login closed is enough.
     fn as_user<T>(&mut self, f: impl FnOnce() -> T) -> Option<T> {
-        let (uid, gid) = self.ids;
-        let guard = match FsIdGuard::switch(uid, gid) {
+        let guard = match FsIdGuard::switch(self.ids) {
             Ok(g) => g,
             Err(FsIdError::Uid { .. }) => {
                 self.identity_failed = true;
@@ -338,7 +337,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
                 self.identity_failed = true;
                 self.err(format!(
                     "Failed to change group id for user \"{}\" to {}",
-                    self.user_text, gid
+                    self.user_text, self.ids.gid
                 ));
                 return None;
             }

@@ -313,7 +313,8 @@ mod tests {
         let (_outer, home, path) = nobodys_secret();
         std::fs::set_permissions(&home, Permissions::from_mode(0o300)).unwrap();
 
-        let guard = crate::os::fsid::FsIdGuard::switch(uid, gid).unwrap();
+        let guard =
+            crate::os::fsid::FsIdGuard::switch(crate::os::fsid::FsIds { uid, gid }).unwrap();
         let locked = OpenedFile::open(&path).unwrap().lock(LONG).unwrap();
         let replaced = locked.replace(b"new\n").map(|w| w.durability);
         guard.restore().unwrap();
@@ -336,7 +337,8 @@ mod tests {
         let (_outer, home, path) = nobodys_secret();
         std::fs::set_permissions(&home, Permissions::from_mode(0o500)).unwrap();
 
-        let guard = crate::os::fsid::FsIdGuard::switch(uid, gid).unwrap();
+        let guard =
+            crate::os::fsid::FsIdGuard::switch(crate::os::fsid::FsIds { uid, gid }).unwrap();
         let file = OpenedFile::open(&path).unwrap();
         let checked = file.check(PermPolicy::DEFAULT, Some(uid));
         let locked = file.lock(LONG).unwrap();
@@ -360,7 +362,8 @@ mod tests {
         let (uid, gid) = nobody();
         let (_outer, home, path) = nobodys_secret();
 
-        let guard = crate::os::fsid::FsIdGuard::switch(uid, gid).unwrap();
+        let guard =
+            crate::os::fsid::FsIdGuard::switch(crate::os::fsid::FsIds { uid, gid }).unwrap();
         let locked = OpenedFile::open(&path).unwrap().lock(LONG).unwrap();
         let replaced = locked.replace(b"new\n").map(|w| w.durability);
         guard.restore().unwrap();
