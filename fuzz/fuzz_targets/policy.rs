@@ -12,7 +12,8 @@ use libfuzzer_sys::fuzz_target;
 use pam_google_authenticator::core::args::Options;
 use pam_google_authenticator::core::file::SecretFile;
 use pam_google_authenticator::core::policy::{
-    Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict, before_prompt, check_passes, finish,
+    Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict, Source, Wanted, before_prompt,
+    check_passes, finish,
 };
 
 const RHOSTS: [Option<&[u8]>; 4] = [
@@ -55,19 +56,23 @@ fn attempt(bytes: &[u8], authtok: Option<&[u8]>, answer: Option<&[u8]>, ctx: &Ct
     let mut state = LoopState::default();
     let passes = [
         Pass {
-            number: 0,
+            source: Source::Authtok,
+            wants: Wanted::Verification,
             candidate: authtok,
         },
         Pass {
-            number: 1,
+            source: Source::Authtok,
+            wants: Wanted::Scratch,
             candidate: authtok,
         },
         Pass {
-            number: 2,
+            source: Source::Prompt,
+            wants: Wanted::Verification,
             candidate: answer,
         },
         Pass {
-            number: 3,
+            source: Source::Prompt,
+            wants: Wanted::Scratch,
             candidate: answer,
         },
     ];

@@ -33,7 +33,7 @@ use std::process::ExitCode;
 use zeroize::Zeroizing;
 
 use crate::core::otp::{MIN_DIGITS, OtpKey};
-use crate::os::fsid::FsIdGuard;
+use crate::os::fsid::{FsIdGuard, FsIds};
 use crate::os::install::{self, Existing, InstallError};
 use crate::os::store::WriteStep;
 use crate::os::strerror;
@@ -446,7 +446,7 @@ fn as_target<T>(target: &Target, work: impl FnOnce() -> Result<T, Failure>) -> R
     let Some((uid, gid)) = target.ids else {
         return work();
     };
-    let guard = FsIdGuard::switch(uid, gid).map_err(|e| Failure::new(format!("{e}")))?;
+    let guard = FsIdGuard::switch(FsIds { uid, gid }).map_err(|e| Failure::new(format!("{e}")))?;
     let result = work();
     guard.restore().map_err(|e| Failure::new(format!("{e}")))?;
     result

@@ -11,6 +11,16 @@
 
 use std::marker::PhantomData;
 
+/// The filesystem ids a switch puts in place: the target user's uid and gid, named so that
+/// the two cannot be swapped by accident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FsIds {
+    /// The filesystem user id.
+    pub uid: u32,
+    /// The filesystem group id.
+    pub gid: u32,
+}
+
 /// The ids in effect before a switch, restored by [`FsIdGuard::restore`] or on drop.
 ///
 /// The guard is deliberately neither `Send` nor `Sync`: the ids belong to the thread that
@@ -69,11 +79,12 @@ pub struct Stuck {
 }
 
 impl FsIdGuard {
-    /// Switches the calling thread's fsgid to `gid`, then its fsuid to `uid`.
+    /// Switches the calling thread's fsgid to `ids.gid`, then its fsuid to `ids.uid`.
     ///
     /// Supplementary groups are left unchanged, as upstream does. Switching to the ids the
     /// thread already has succeeds and is undone as usual.
-    pub fn switch(uid: u32, gid: u32) -> Result<FsIdGuard, FsIdError> {
+    pub fn switch(ids: FsIds) -> Result<FsIdGuard, FsIdError> {
+        let FsIds { uid, gid } = ids;
         let (old_gid, mut gid_ok) = set_fsgid(gid);
         let (old_uid, uid_ok) = set_fsuid(uid);
         if !uid_ok {
@@ -197,12 +208,20 @@ mod tests {
     #[test]
     fn switching_to_the_current_ids_works_and_is_undone() {
         let before = current();
-        let guard = FsIdGuard::switch(before.0, before.1).unwrap();
+        let guard = FsIdGuard::switch(FsIds {
+            uid: before.0,
+            gid: before.1,
+        })
+        .unwrap();
         assert_eq!(current(), before);
         guard.restore().unwrap();
         assert_eq!(current(), before);
 
-        let guard = FsIdGuard::switch(before.0, before.1).unwrap();
+        let guard = FsIdGuard::switch(FsIds {
+            uid: before.0,
+            gid: before.1,
+        })
+        .unwrap();
         drop(guard);
         assert_eq!(current(), before);
     }
@@ -217,7 +236,7 @@ mod tests {
         let (uid, gid) = nobody();
         let target = if before.0 == uid { 0 } else { uid };
         assert_eq!(
-            FsIdGuard::switch(target, gid).unwrap_err(),
+            FsIdGuard::switch(FsIds { uid: target, gid }).unwrap_err(),
             FsIdError::Uid { uid: target }
         );
         assert_eq!(current(), before);
@@ -238,7 +257,7 @@ mod tests {
             asked.recv().unwrap();
             current()
         });
-        let guard = FsIdGuard::switch(uid, gid).unwrap();
+        let guard = FsIdGuard::switch(FsIds { uid, gid }).unwrap();
         assert_eq!(current(), (uid, gid));
 
         // Other threads keep their own ids.
@@ -249,7 +268,7 @@ mod tests {
         assert_eq!(current(), before);
 
         {
-            let _guard = FsIdGuard::switch(uid, gid).unwrap();
+            let _guard = FsIdGuard::switch(FsIds { uid, gid }).unwrap();
             assert_eq!(current(), (uid, gid));
         }
         assert_eq!(current(), before);
@@ -267,7 +286,7 @@ mod tests {
         std::fs::write(&path, b"x").unwrap();
         std::fs::set_permissions(&path, Permissions::from_mode(0o600)).unwrap();
         let (uid, gid) = nobody();
-        let guard = FsIdGuard::switch(uid, gid).unwrap();
+        let guard = FsIdGuard::switch(FsIds { uid, gid }).unwrap();
         let denied = std::fs::read(&path).unwrap_err();
         guard.restore().unwrap();
         assert_eq!(denied.kind(), std::io::ErrorKind::PermissionDenied);

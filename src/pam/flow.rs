@@ -25,10 +25,12 @@ use crate::core::args::{FixedUser, Options, PassMode};
 use crate::core::file::SecretFile;
 use crate::core::log::{Level, LogLine, printable};
 use crate::core::path::{self, Vars};
-use crate::core::policy::{self, Accepted, Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict};
+use crate::core::policy::{
+    self, Accepted, Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict, Source, Wanted,
+};
 use crate::core::sha1_lanes::Wide;
 use crate::os::dir::SecretDir;
-use crate::os::fsid::{FsIdError, FsIdGuard};
+use crate::os::fsid::{FsIdError, FsIdGuard, FsIds};
 use crate::os::store::{
     CheckError, Durability, LOCK_TIMEOUT, LockError, LockedFile, OpenedFile, PermPolicy, ReadError,
     WriteError, WriteStep,
@@ -195,7 +197,7 @@ struct Run<'a, P: Pam, S: System> {
     /// The first write that failed, reported once the result is known.
     failed_write: Option<FailedWrite>,
     /// The target user's fsuid and fsgid, held only around file access.
-    ids: (u32, u32),
+    ids: FsIds,
     /// Switching to or back from the target user's ids failed: the attempt fails.
     identity_failed: bool,
     /// The directory the secret file was first opened in, and its name there.
@@ -236,7 +238,6 @@ struct Trial {
 }
 
 /// Where the passes left the attempt.
-#[derive(Clone, Copy)]
 enum Pending {
     /// Not decided yet (more passes follow).
     Undecided,
@@ -283,7 +284,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             secret_ok: false,
             state: LoopState::default(),
             failed_write: None,
-            ids: (0, 0),
+            ids: FsIds { uid: 0, gid: 0 },
             identity_failed: false,
             dir: None,
             not_found: false,
@@ -317,7 +318,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
 
         let target_uid = self.resolve_path(fixed_uid);
         let (uid, gid) = self.identity(target_uid)?;
-        self.ids = (uid, gid);
+        self.ids = FsIds { uid, gid };
         // The original switches before it reads the file, so a host that cannot switch fails
         // before any prompt with the original's log line. The first file access is that
         // switch when there is a file to read (see `run_attempt`); without one it is tried
@@ -335,8 +336,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
     /// fails, `f`'s result is returned but the attempt is marked failed: the original exits
     /// the whole host process there; failing this login closed is enough.
     fn as_user<T>(&mut self, f: impl FnOnce() -> T) -> Option<T> {
-        let (uid, gid) = self.ids;
-        let guard = match FsIdGuard::switch(uid, gid) {
+        let guard = match FsIdGuard::switch(self.ids) {
             Ok(g) => g,
             Err(FsIdError::Uid { .. }) => {
                 self.identity_failed = true;
@@ -350,7 +350,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
                 self.identity_failed = true;
                 self.err(format!(
                     "Failed to change group id for user \"{}\" to {}",
-                    self.user_text, gid
+                    self.user_text, self.ids.gid
                 ));
                 return None;
             }
@@ -453,7 +453,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             );
         }
 
-        // Passes 0 and 1: the password a previous module stored.
+        // The first two passes: the password a previous module stored.
         let authtok = match self.options.pass_mode {
             PassMode::Prompt => None,
             PassMode::TryFirstPass | PassMode::UseFirstPass => self.pam.authtok(),
@@ -461,25 +461,28 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         let prompts_follow = self.options.pass_mode != PassMode::UseFirstPass;
         let mut result = None;
         if let Some(authtok) = authtok.as_deref() {
-            let passes = [0, 1].map(|number| Pass {
-                number,
+            let passes = [Wanted::Verification, Wanted::Scratch].map(|wants| Pass {
+                source: Source::Authtok,
+                wants,
                 candidate: Some(authtok),
             });
             result = self.decide(&passes, !prompts_follow);
         }
 
-        // Passes 2 and 3: the prompted answer. A failed conversation prompts once more,
+        // The last two passes: the prompted answer. A failed conversation prompts once more,
         // as the original does.
         if result.is_none() && prompts_follow {
             let first = self.prompt();
             let second = if first.is_none() { self.prompt() } else { None };
             let passes = [
                 Pass {
-                    number: 2,
+                    source: Source::Prompt,
+                    wants: Wanted::Verification,
                     candidate: first.as_deref().map(|v| &v[..]),
                 },
                 Pass {
-                    number: 3,
+                    source: Source::Prompt,
+                    wants: Wanted::Scratch,
                     candidate: first.as_deref().or(second.as_deref()).map(|v| &v[..]),
                 },
             ];
@@ -535,7 +538,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         };
         self.emit(pre.logs.lines());
         self.secret_ok = pre.secret_ok;
-        let written = match &held {
+        let written = match held {
             Some(held) => self.write(held, &pre.changes),
             None => Ok(()),
         };
@@ -579,7 +582,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
                 let assumed = trial.success(Some(true));
                 self.conclude(&mut snapshot.file, &state, &mut trial, assumed);
                 if trial.changes.is_empty() {
-                    let decided = match trial.pending {
+                    let decided = match &trial.pending {
                         Pending::Accepted(accepted) => {
                             Some(self.forward_password(passes, accepted))
                         }
@@ -605,14 +608,14 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         };
         let mut state = self.state;
         let mut trial = self.run_passes(file, passes, last, &mut state);
-        let decided = match (trial.pending, forwarded) {
+        let decided = match (&trial.pending, forwarded) {
             (Pending::Accepted(accepted), None) => Some(self.forward_password(passes, accepted)),
             _ => trial.success(forwarded),
         };
         self.conclude(file, &state, &mut trial, decided);
         self.state = state;
         self.emit(&trial.logs);
-        if let Some(h) = &held
+        if let Some(h) = held
             && let Err(f) = self.write(h, &trial.changes)
         {
             self.failed_write.get_or_insert(f);
@@ -665,16 +668,16 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
 
     /// With `forward_pass`, hands the password in front of the accepted code to the next
     /// module. Returns whether the attempt still succeeds.
-    fn forward_password(&mut self, passes: &[Pass<'_>], accepted: Accepted) -> bool {
+    fn forward_password(&mut self, passes: &[Pass<'_>], accepted: &Accepted) -> bool {
         if !self.options.forward_pass {
             return true;
         }
         let candidate = passes
             .iter()
-            .find(|p| p.number == accepted.pass)
+            .find(|p| p.source == accepted.source() && p.wants == accepted.wants())
             .and_then(|p| p.candidate)
             .unwrap_or(b"");
-        let prefix = &candidate[..accepted.prefix_len.min(candidate.len())];
+        let prefix = &candidate[..accepted.prefix_len().min(candidate.len())];
         self.pam.set_authtok(prefix)
     }
 
@@ -888,17 +891,20 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         self.err(text);
     }
 
-    /// Writes the file when `changes` is not empty. Logs the failure's details at once.
-    fn write(&mut self, held: &Held, changes: &[Change]) -> Result<(), FailedWrite> {
+    /// Writes the file when `changes` is not empty, and lets go of the lock. Logs the
+    /// failure's details at once.
+    fn write(&mut self, held: Held, changes: &[Change]) -> Result<(), FailedWrite> {
         if changes.is_empty() {
             return Ok(());
         }
         self.write_now(held)
     }
 
-    /// Writes the file as it is in memory, durably, under the lock held.
-    fn write_now(&mut self, held: &Held) -> Result<(), FailedWrite> {
-        let Some(written) = self.as_user(|| held.locked.replace(held.file.as_bytes())) else {
+    /// Writes the file as it is in memory, durably, under the lock held, which the write
+    /// consumes.
+    fn write_now(&mut self, held: Held) -> Result<(), FailedWrite> {
+        let Held { locked, file } = held;
+        let Some(written) = self.as_user(|| locked.replace(file.as_bytes())) else {
             return Err(FailedWrite { errno: None });
         };
         match written {
@@ -1327,7 +1333,7 @@ impl<P: Pam, S: System> Run<'_, P, S> {
                 None => None,
             };
         }
-        self.write_now(&held).ok().map(|()| text)
+        self.write_now(held).ok().map(|()| text)
     }
 }
 

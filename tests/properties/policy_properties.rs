@@ -9,8 +9,8 @@ use pam_google_authenticator::core::args::Options;
 use pam_google_authenticator::core::file::SecretFile;
 use pam_google_authenticator::core::otp::OtpKey;
 use pam_google_authenticator::core::policy::{
-    Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict, before_prompt, check_passes, finish,
-    hotp_counter,
+    Change, Ctx, LoopState, Pass, PassVerdict, PreVerdict, Source, Wanted, before_prompt,
+    check_passes, finish, hotp_counter,
 };
 use proptest::prelude::*;
 
@@ -45,8 +45,8 @@ impl Attempt {
     }
 }
 
-/// One attempt with `candidate` as PAM_AUTHTOK (passes 0 and 1) or as the prompted answer
-/// (passes 2 and 3).
+/// One attempt with `candidate` as PAM_AUTHTOK (the first two passes) or as the prompted
+/// answer (the last two).
 fn attempt(
     file: &mut SecretFile,
     candidate: &[u8],
@@ -54,9 +54,14 @@ fn attempt(
     now: i64,
     options: &Options,
 ) -> Attempt {
-    let numbers = if first_pass { [0, 1] } else { [2, 3] };
-    let passes = numbers.map(|number| Pass {
-        number,
+    let source = if first_pass {
+        Source::Authtok
+    } else {
+        Source::Prompt
+    };
+    let passes = [Wanted::Verification, Wanted::Scratch].map(|wants| Pass {
+        source,
+        wants,
         candidate: Some(candidate),
     });
     let key = key_of(file);
@@ -530,16 +535,23 @@ fn run_everything(bytes: Vec<u8>, candidate: &Candidate, now: i64, options: &Opt
     };
     let mut state = LoopState::default();
     let mut success = false;
-    let groups: Vec<Vec<u8>> = if split {
-        vec![vec![0, 1], vec![2, 3]]
+    let all = [
+        (Source::Authtok, Wanted::Verification),
+        (Source::Authtok, Wanted::Scratch),
+        (Source::Prompt, Wanted::Verification),
+        (Source::Prompt, Wanted::Scratch),
+    ];
+    let groups: Vec<&[(Source, Wanted)]> = if split {
+        vec![&all[..2], &all[2..]]
     } else {
-        vec![vec![0, 1, 2, 3]]
+        vec![&all[..]]
     };
-    for numbers in groups {
-        let passes: Vec<Pass<'_>> = numbers
+    for group in groups {
+        let passes: Vec<Pass<'_>> = group
             .iter()
-            .map(|&number| Pass {
-                number,
+            .map(|&(source, wants)| Pass {
+                source,
+                wants,
                 candidate: Some(&text[..]),
             })
             .collect();

@@ -74,10 +74,13 @@ mod tests {
         let o = Options::default();
         let mut f = file("2SH3V3GDW7ZNMGYE\n12345678\n");
         let d = prompted(&mut f, "12345678", 300_000, &o);
-        assert!(matches!(
-            d.verdict,
-            PassVerdict::Success(Accepted { pass: 3, .. })
-        ));
+        let PassVerdict::Success(accepted) = &d.verdict else {
+            panic!("not accepted: {:?}", d.verdict);
+        };
+        assert_eq!(
+            (accepted.source(), accepted.wants()),
+            (Source::Prompt, Wanted::Scratch)
+        );
         assert_eq!(d.changes, vec![Change::ScratchUsed]);
         assert_eq!(f.as_bytes(), b"2SH3V3GDW7ZNMGYE\n");
     }

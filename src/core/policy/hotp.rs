@@ -72,7 +72,8 @@ mod tests {
         let k = secret();
         let five = code(5);
         let passes = [Pass {
-            number: 2,
+            source: Source::Prompt,
+            wants: Wanted::Verification,
             candidate: Some(five.as_bytes()),
         }];
         let d = check_passes(&mut f, Some(&k[..]), &passes, &mut state, &ctx(300_000, &o));
@@ -82,7 +83,8 @@ mod tests {
         // A code behind the counter is a miss, and the counter advances once afterwards.
         let two = code(2);
         let passes = [Pass {
-            number: 2,
+            source: Source::Prompt,
+            wants: Wanted::Verification,
             candidate: Some(two.as_bytes()),
         }];
         let d = check_passes(&mut f, Some(&k[..]), &passes, &mut state, &ctx(300_000, &o));

@@ -33,7 +33,9 @@ mod totp;
 mod values;
 
 pub use grace::storable_host;
-pub use passes::{Accepted, LoopState, Pass, PassDecision, PassVerdict, check_passes};
+pub use passes::{
+    Accepted, LoopState, Pass, PassDecision, PassVerdict, Source, Wanted, check_passes,
+};
 
 use super::args::Options;
 use super::cnum::strtol;

@@ -9,20 +9,43 @@ use crate::core::input::{self, CodeKind};
 use crate::core::log::Logs;
 use crate::core::otp::MIN_DIGITS;
 
-/// One pass of the original's four-pass loop: passes 0 and 2 look for a verification code
-/// (six digits, or the file's `DIGITS`), 1 and 3 for a scratch code; 0 and 1 read PAM_AUTHTOK, 2 and 3 the prompted answer.
+/// One pass of the original's four-pass loop. The original runs them in this order: on
+/// PAM_AUTHTOK a verification code, then a scratch code; then the same on the prompted answer.
 #[derive(Clone, Copy)]
 pub struct Pass<'a> {
-    /// 0..=3.
-    pub number: u8,
+    /// Where the candidate comes from.
+    pub source: Source,
+    /// What kind of code this pass looks for at the end of the candidate.
+    pub wants: Wanted,
     /// The text to look at, if this pass has one.
     pub candidate: Option<&'a [u8]>,
+}
+
+/// Where a pass's candidate comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// PAM_AUTHTOK, the password a previous module stored (`try_first_pass`,
+    /// `use_first_pass`).
+    Authtok,
+    /// The answer to the module's own prompt. Without `forward_pass` it must be the code
+    /// alone.
+    Prompt,
+}
+
+/// What kind of code a pass looks for at the end of its candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    /// A verification code: six digits, or the file's `DIGITS`.
+    Verification,
+    /// An eight-digit scratch code.
+    Scratch,
 }
 
 impl std::fmt::Debug for Pass<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pass")
-            .field("number", &self.number)
+            .field("source", &self.source)
+            .field("wants", &self.wants)
             .field("candidate", &self.candidate.map(|_| "[redacted]"))
             .finish()
     }
@@ -35,17 +58,37 @@ pub struct LoopState {
     pub hotp_missed: bool,
 }
 
-/// Proof that a code was checked and accepted. Only this module can make one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Proof that a code was checked and accepted. Only the policy can make one (its fields are
+/// private), and it is neither `Clone` nor `Copy`: one accepted code, one proof.
+#[derive(Debug, PartialEq, Eq)]
 pub struct Accepted {
-    /// The pass that matched.
-    pub pass: u8,
+    source: Source,
+    wants: Wanted,
+    prefix_len: usize,
+}
+
+impl Accepted {
+    /// Where the matching pass's candidate came from.
+    #[must_use]
+    pub fn source(&self) -> Source {
+        self.source
+    }
+
+    /// What the matching pass looked for.
+    #[must_use]
+    pub fn wants(&self) -> Wanted {
+        self.wants
+    }
+
     /// Length of the password prefix in front of the code in that pass's candidate.
-    pub prefix_len: usize,
+    #[must_use]
+    pub fn prefix_len(&self) -> usize {
+        self.prefix_len
+    }
 }
 
 /// The verdict of a run of passes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum PassVerdict {
     /// A code matched.
     Success(Accepted),
@@ -95,10 +138,9 @@ pub fn check_passes(
         let Some(candidate) = pass.candidate else {
             continue;
         };
-        let kind = if pass.number & 1 == 1 {
-            CodeKind::Scratch
-        } else {
-            CodeKind::Verification(digits)
+        let kind = match pass.wants {
+            Wanted::Verification => CodeKind::Verification(digits),
+            Wanted::Scratch => CodeKind::Scratch,
         };
         if input::is_dummy_password(candidate) {
             logs.info(
@@ -108,8 +150,7 @@ pub fn check_passes(
         let Some(split) = input::split(candidate, kind) else {
             continue;
         };
-        let prompted = pass.number >= 2;
-        if prompted && !ctx.options.forward_pass && !split.prefix.is_empty() {
+        if pass.source == Source::Prompt && !ctx.options.forward_pass && !split.prefix.is_empty() {
             continue;
         }
         let Some(secret) = secret else {
@@ -136,7 +177,8 @@ pub fn check_passes(
             Check::Match => {
                 return PassDecision {
                     verdict: PassVerdict::Success(Accepted {
-                        pass: pass.number,
+                        source: pass.source,
+                        wants: pass.wants,
                         prefix_len: split.prefix.len(),
                     }),
                     changes,
@@ -181,7 +223,8 @@ mod tests {
         assert_eq!(
             d.verdict,
             PassVerdict::Success(Accepted {
-                pass: 2,
+                source: Source::Prompt,
+                wants: Wanted::Verification,
                 prefix_len: 2
             })
         );
@@ -193,11 +236,13 @@ mod tests {
         let mut f = file("");
         let passes = [
             Pass {
-                number: 2,
+                source: Source::Prompt,
+                wants: Wanted::Verification,
                 candidate: Some(b"abc"),
             },
             Pass {
-                number: 3,
+                source: Source::Prompt,
+                wants: Wanted::Scratch,
                 candidate: Some(b"12345678"),
             },
         ];
@@ -217,11 +262,12 @@ mod tests {
         // A scratch code that happens to be the current eight-digit TOTP code, and another.
         let mut f = totp_file("\" DIGITS 8\n\" DISALLOW_REUSE\n26050548\n87654321\n");
         let d = prompted(&mut f, "87654321", 300_000, &o);
-        // Found in the verification pass (2), as the fork finds it.
+        // Found in the verification pass, as the fork finds it.
         assert_eq!(
             d.verdict,
             PassVerdict::Success(Accepted {
-                pass: 2,
+                source: Source::Prompt,
+                wants: Wanted::Verification,
                 prefix_len: 0
             })
         );
@@ -251,7 +297,8 @@ mod tests {
         assert_eq!(
             d.verdict,
             PassVerdict::Success(Accepted {
-                pass: 3,
+                source: Source::Prompt,
+                wants: Wanted::Scratch,
                 prefix_len: 0
             })
         );
@@ -268,7 +315,8 @@ mod tests {
         assert_eq!(
             d.verdict,
             PassVerdict::Success(Accepted {
-                pass: 2,
+                source: Source::Prompt,
+                wants: Wanted::Verification,
                 prefix_len: 2
             })
         );
@@ -278,7 +326,8 @@ mod tests {
         assert_eq!(
             d.verdict,
             PassVerdict::Success(Accepted {
-                pass: 2,
+                source: Source::Prompt,
+                wants: Wanted::Verification,
                 prefix_len: 2
             })
         );

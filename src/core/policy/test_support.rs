@@ -1,7 +1,7 @@
 //! Helpers shared by the policy's unit tests: a known secret, its codes, and a run of the
 //! prompted passes.
 
-use super::{Ctx, LoopState, Pass, PassDecision, check_passes};
+use super::{Ctx, LoopState, Pass, PassDecision, Source, Wanted, check_passes};
 use crate::core::args::Options;
 use crate::core::file::SecretFile;
 use crate::core::log::Logs;
@@ -36,16 +36,18 @@ pub(super) fn texts(logs: &Logs) -> Vec<String> {
     logs.lines().iter().map(|l| l.text.clone()).collect()
 }
 
-/// Runs the prompted passes (2 and 3) with `answer`.
+/// Runs the two passes on a prompted `answer`.
 pub(super) fn prompted(f: &mut SecretFile, answer: &str, now: i64, o: &Options) -> PassDecision {
     let k = secret();
     let passes = [
         Pass {
-            number: 2,
+            source: Source::Prompt,
+            wants: Wanted::Verification,
             candidate: Some(answer.as_bytes()),
         },
         Pass {
-            number: 3,
+            source: Source::Prompt,
+            wants: Wanted::Scratch,
             candidate: Some(answer.as_bytes()),
         },
     ];

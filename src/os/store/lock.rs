@@ -4,7 +4,6 @@ use std::fs::{File, TryLockError};
 use std::io;
 use std::ops::Deref;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use super::{Meta, OpenedFile};
@@ -50,10 +49,7 @@ impl OpenedFile {
             return Err(LockError::DirectoryReplaced);
         }
         self.meta = Meta::of(&self.file).map_err(LockError::Io)?;
-        Ok(LockedFile {
-            opened: self,
-            replaced: AtomicBool::new(false),
-        })
+        Ok(LockedFile { opened: self })
     }
 }
 
@@ -64,7 +60,6 @@ impl OpenedFile {
 #[derive(Debug)]
 pub struct LockedFile {
     pub(super) opened: OpenedFile,
-    pub(super) replaced: AtomicBool,
 }
 
 impl Deref for LockedFile {
@@ -173,7 +168,6 @@ mod tests {
         let waiter = thread::spawn(move || second.lock(LONG));
         thread::sleep(Duration::from_millis(50));
         let _ = first.replace(b"newer\n").unwrap();
-        drop(first);
         assert!(matches!(waiter.join().unwrap(), Err(LockError::Replaced)));
 
         // Reopening finds the new file, which locks fine.

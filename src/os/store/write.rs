@@ -6,7 +6,6 @@ use std::io::{self, Write};
 use std::os::fd::IntoRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 
 use super::REWRITTEN_MODE;
 use super::lock::LockedFile;
@@ -92,29 +91,16 @@ impl LockedFile {
     /// Replaces the secret file with `contents`, durably and atomically.
     ///
     /// Writes `<path>~` in the same directory (mode exactly 0400, owned by the current
-    /// fsuid/fsgid, with the SELinux label of the file it replaces; claimed as [`TempClaim`](super::TempClaim)
-    /// describes),
-    /// syncs it, renames it over `path` and syncs the directory. On a failure before the rename, the secret file is untouched and the
+    /// fsuid/fsgid, with the SELinux label of the file it replaces; claimed as
+    /// [`TempClaim`](super::TempClaim) describes), syncs it, renames it over `path` and syncs
+    /// the directory. On a failure before the rename, the secret file is untouched and the
     /// temporary file is removed.
     ///
-    /// Call it at most once: after the rename `path` names a new, unlocked file that another
-    /// login may already have locked, so a second call fails (at [`WriteStep::CreateTemp`],
-    /// without touching anything) and the caller should drop this lock.
-    pub fn replace(&self, contents: &[u8]) -> Result<Written, WriteError> {
-        if self.replaced.swap(true, Ordering::SeqCst) {
-            return Err(WriteError {
-                step: WriteStep::CreateTemp,
-                error: io::Error::other("the secret file was already replaced under this lock"),
-                temp: None,
-                unlink_error: None,
-            });
-        }
-        let result = self.write_and_rename(contents);
-        if result.is_err() {
-            // Nothing was renamed, so this lock still guards the path.
-            self.replaced.store(false, Ordering::SeqCst);
-        }
-        let label_error = result?;
+    /// The lock is consumed and released when this returns: after the rename `path` names a
+    /// new, unlocked file that another login may already have locked, so this lock guards
+    /// nothing any more, and a second replace under it cannot be written.
+    pub fn replace(self, contents: &[u8]) -> Result<Written, WriteError> {
+        let label_error = self.write_and_rename(contents)?;
         Ok(Written {
             durability: sync(&self.opened.dir)?,
             label_error,
@@ -218,7 +204,6 @@ mod tests {
         assert_eq!(&locked.read_contents().unwrap()[..], SECRET);
         let durability = locked.replace(b"NEW CONTENTS\n").unwrap().durability;
         assert!(matches!(durability, Durability::Synced));
-        drop(locked);
 
         assert_eq!(std::fs::read(&path).unwrap(), b"NEW CONTENTS\n");
         let after = std::fs::symlink_metadata(&path).unwrap();
@@ -231,7 +216,6 @@ mod tests {
         let locked = open_locked(&path);
         assert_eq!(locked.check(PermPolicy::DEFAULT, Some(my_uid())), Ok(()));
         let _ = locked.replace(b"THIRD\n").unwrap();
-        drop(locked);
         assert_eq!(std::fs::read(&path).unwrap(), b"THIRD\n");
         assert!(leftovers(dir.path()).is_empty());
     }
@@ -245,21 +229,8 @@ mod tests {
         write_file(&path, SECRET, 0o600);
         let locked = open_locked(&path);
         let _ = locked.replace(b"relative\n").unwrap();
-        drop(locked);
         assert_eq!(std::fs::read(&path).unwrap(), b"relative\n");
         assert!(leftovers(dir.path()).is_empty());
-    }
-
-    #[test]
-    fn replace_only_once_per_lock() {
-        let (_dir, path) = secret(0o600);
-        let locked = open_locked(&path);
-        let _ = locked.replace(b"one\n").unwrap();
-        let error = locked.replace(b"two\n").unwrap_err();
-        assert_eq!(error.step, WriteStep::CreateTemp);
-        assert!(error.temp.is_none());
-        drop(locked);
-        assert_eq!(std::fs::read(&path).unwrap(), b"one\n");
     }
 
     #[test]
@@ -298,7 +269,6 @@ mod tests {
         let before = std::fs::symlink_metadata(&path).unwrap();
         let locked = open_locked(&path);
         let error = locked.replace(b"new\n").unwrap_err();
-        drop(locked);
         std::fs::set_permissions(dir.path(), Permissions::from_mode(0o700)).unwrap();
 
         assert_eq!(error.step, WriteStep::CreateTemp);
@@ -317,7 +287,6 @@ mod tests {
         let overridden = std::fs::read_dir(dir.path()).is_ok();
         let locked = open_locked(&path);
         let durability = locked.replace(b"new\n").unwrap().durability;
-        drop(locked);
         std::fs::set_permissions(dir.path(), Permissions::from_mode(0o700)).unwrap();
 
         assert_eq!(std::fs::read(&path).unwrap(), b"new\n");
@@ -344,10 +313,10 @@ mod tests {
         let (_outer, home, path) = nobodys_secret();
         std::fs::set_permissions(&home, Permissions::from_mode(0o300)).unwrap();
 
-        let guard = crate::os::fsid::FsIdGuard::switch(uid, gid).unwrap();
+        let guard =
+            crate::os::fsid::FsIdGuard::switch(crate::os::fsid::FsIds { uid, gid }).unwrap();
         let locked = OpenedFile::open(&path).unwrap().lock(LONG).unwrap();
         let replaced = locked.replace(b"new\n").map(|w| w.durability);
-        drop(locked);
         guard.restore().unwrap();
 
         let Ok(Durability::DirectoryNotSynced(error)) = replaced else {
@@ -368,12 +337,12 @@ mod tests {
         let (_outer, home, path) = nobodys_secret();
         std::fs::set_permissions(&home, Permissions::from_mode(0o500)).unwrap();
 
-        let guard = crate::os::fsid::FsIdGuard::switch(uid, gid).unwrap();
+        let guard =
+            crate::os::fsid::FsIdGuard::switch(crate::os::fsid::FsIds { uid, gid }).unwrap();
         let file = OpenedFile::open(&path).unwrap();
         let checked = file.check(PermPolicy::DEFAULT, Some(uid));
         let locked = file.lock(LONG).unwrap();
         let error = locked.replace(b"new\n").unwrap_err();
-        drop(locked);
         guard.restore().unwrap();
 
         assert_eq!(checked, Ok(()));
@@ -393,10 +362,10 @@ mod tests {
         let (uid, gid) = nobody();
         let (_outer, home, path) = nobodys_secret();
 
-        let guard = crate::os::fsid::FsIdGuard::switch(uid, gid).unwrap();
+        let guard =
+            crate::os::fsid::FsIdGuard::switch(crate::os::fsid::FsIds { uid, gid }).unwrap();
         let locked = OpenedFile::open(&path).unwrap().lock(LONG).unwrap();
         let replaced = locked.replace(b"new\n").map(|w| w.durability);
-        drop(locked);
         guard.restore().unwrap();
 
         assert!(matches!(replaced, Ok(Durability::Synced)));
