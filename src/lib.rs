@@ -22,6 +22,9 @@
 // `unsafe` is allowed only in the boundary with the system: `os`, and the PAM glue in
 // `pam::live` (with the entry points `pam_hooks!` generates in `pam`).
 #![deny(unsafe_code)]
+// A panic is caught at the PAM boundary and fails the login, but it is still a bug: the
+// library says why an impossible case cannot happen instead of unwrapping it (tests may).
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[cfg(feature = "cli")]
 pub mod cli;

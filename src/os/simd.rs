@@ -78,11 +78,10 @@ mod x86 {
     }
 
     fn with_avx2(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64; WIDE]) -> [u32; WIDE] {
-        let (first, second) = counters.split_at(WIDE / 2);
-        let first: &[u64; 8] = first.try_into().expect("half of WIDE is 8");
-        let second: &[u64; 8] = second.try_into().expect("half of WIDE is 8");
+        let first: [u64; 8] = std::array::from_fn(|i| counters[i]);
+        let second: [u64; 8] = std::array::from_fn(|i| counters[8 + i]);
         // SAFETY: `best` hands this function out only when glibc reports AVX2 usable.
-        let (a, b) = unsafe { (avx2(inner, outer, first), avx2(inner, outer, second)) };
+        let (a, b) = unsafe { (avx2(inner, outer, &first), avx2(inner, outer, &second)) };
         std::array::from_fn(|i| if i < 8 { a[i] } else { b[i - 8] })
     }
 
