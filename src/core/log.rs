@@ -1,9 +1,8 @@
 //! Log lines as values.
 //!
 //! The core never writes to syslog; it returns the lines it wants logged, in order, and the
-//! PAM layer sends them with `pam_syslog`. Texts follow the original module's catalogue so
-//! existing log searches and fail2ban filters keep matching. No line ever carries a code, a
-//! scratch code or a secret.
+//! PAM layer sends them with `pam_syslog`. The lines themselves, with their texts, are in
+//! [`super::catalogue`]. No line ever carries a code, a scratch code or a secret.
 
 /// Syslog priority of a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,26 +42,20 @@ impl Logs {
         }
     }
 
-    /// Adds an error line.
-    pub fn err(&mut self, text: impl Into<String>) {
-        self.push(Level::Err, text.into());
-    }
-
-    /// Adds a warning line.
-    pub fn warning(&mut self, text: impl Into<String>) {
-        self.push(Level::Warning, text.into());
-    }
-
-    /// Adds an informational line.
-    pub fn info(&mut self, text: impl Into<String>) {
-        self.push(Level::Info, text.into());
+    /// Adds a line of the catalogue (`super::catalogue`), where every line the module
+    /// logs is written.
+    pub fn add(&mut self, line: LogLine) {
+        self.lines.push(line);
     }
 
     /// Adds `debug: <text>` at LOG_INFO when debugging is on; `text` is only called (and the
     /// line only formatted) then.
     pub fn debug(&mut self, text: impl FnOnce() -> String) {
         if self.debug {
-            self.push(Level::Info, format!("debug: {}", text()));
+            self.lines.push(LogLine {
+                level: Level::Info,
+                text: format!("debug: {}", text()),
+            });
         }
     }
 
@@ -74,10 +67,6 @@ impl Logs {
     /// Takes the lines out, leaving the list empty.
     pub fn take(&mut self) -> Vec<LogLine> {
         std::mem::take(&mut self.lines)
-    }
-
-    fn push(&mut self, level: Level, text: String) {
-        self.lines.push(LogLine { level, text });
     }
 }
 

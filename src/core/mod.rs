@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod base32;
+pub mod catalogue;
 pub mod cnum;
 pub mod file;
 pub mod input;

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::core::args::{FixedUser, Options, PassMode};
+use crate::core::catalogue;
 use crate::core::file::SecretFile;
 use crate::core::log::{Level, LogLine, printable};
 use crate::core::path::{self, Vars};
@@ -145,12 +146,8 @@ pub fn authenticate<P: Pam, S: System, A: AsRef<[u8]>>(
         run.log_failure();
     }
     if options.debug {
-        let line = format!(
-            "debug: end of google_authenticator for \"{}\". Result: {}",
-            run.user_text,
-            outcome.description()
-        );
-        run.pam.log(Level::Info, &line);
+        let line = catalogue::end(&run.user_text, outcome.description());
+        run.pam.log(Level::Info, &format!("debug: {line}"));
     }
     outcome
 }
@@ -167,10 +164,8 @@ fn fixed_uid<P: Pam, S: System>(
         Some(FixedUser::Name(name)) => match sys.user_by_name(name) {
             Ok(info) => Some(Some(info.uid)),
             Err(_) => {
-                pam.log(
-                    Level::Err,
-                    &format!("Failed to look up user \"{}\"", printable(name)),
-                );
+                let line = catalogue::fixed_user_unknown(&printable(name));
+                pam.log(line.level, &line.text);
                 None
             }
         },
@@ -310,11 +305,9 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         self.user = self.pam.user().filter(|u| !u.is_empty());
         match &self.user {
             Some(u) => self.user_text = printable(u),
-            None => {
-                self.err("pam_get_user() failed to get a user name when checking verification code")
-            }
+            None => self.say(catalogue::no_user_name()),
         }
-        self.debug(|r| format!("start of google_authenticator for \"{}\"", r.user_text));
+        self.debug(|r| catalogue::start(&r.user_text));
 
         let target_uid = self.resolve_path(fixed_uid);
         let (uid, gid) = self.identity(target_uid)?;
@@ -340,28 +333,19 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             Ok(g) => g,
             Err(FsIdError::Uid { .. }) => {
                 self.identity_failed = true;
-                self.err(format!(
-                    "Failed to change user id to \"{}\"",
-                    self.user_text
-                ));
+                self.say(catalogue::uid_switch_failed(&self.user_text));
                 return None;
             }
             Err(FsIdError::Gid { .. } | FsIdError::Restore(_)) => {
                 self.identity_failed = true;
-                self.err(format!(
-                    "Failed to change group id for user \"{}\" to {}",
-                    self.user_text, self.ids.gid
-                ));
+                self.say(catalogue::gid_switch_failed(&self.user_text, self.ids.gid));
                 return None;
             }
         };
         let out = f();
         if let Err(e) = guard.restore() {
             self.identity_failed = true;
-            self.pam.log(
-                Level::Err,
-                &format!("Failed to switch the file system identity back: {e}"),
-            );
+            self.say(catalogue::identity_restore_failed(&e.to_string()));
         }
         Some(out)
     }
@@ -375,20 +359,20 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
                 let info = match self.sys.user_by_name(&user) {
                     Ok(info) => info,
                     Err(LookupError::NotFound) => {
-                        self.err(format!("user(\"{}\") not found", self.user_text));
+                        self.say(catalogue::user_not_found(&self.user_text));
                         return None;
                     }
                     Err(LookupError::Os(code)) => {
-                        self.err(format!("getpwnam_r(\"{}\")!=0: {}", self.user_text, code));
+                        self.say(catalogue::user_lookup_failed(&self.user_text, code));
                         return None;
                     }
                 };
                 let Some(home) = info.home.clone() else {
-                    self.err(format!("user(\"{}\") has no home dir", self.user_text));
+                    self.say(catalogue::no_home(&self.user_text));
                     return None;
                 };
                 if home.first() != Some(&b'/') {
-                    self.err(format!("User \"{}\" home dir not absolute", self.user_text));
+                    self.say(catalogue::home_not_absolute(&self.user_text));
                     return None;
                 }
                 (Some(home), info.uid)
@@ -420,7 +404,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             None => match self.sys.user_by_name(b"nobody") {
                 Ok(info) => info.uid,
                 Err(_) => {
-                    self.err("Failed to look up user \"nobody\"");
+                    self.say(catalogue::nobody_unknown());
                     return None;
                 }
             },
@@ -428,7 +412,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         match self.sys.user_by_uid(uid) {
             Ok(info) => Some((uid, info.gid)),
             Err(_) => {
-                self.err(format!("Cannot look up user id {uid}"));
+                self.say(catalogue::uid_unknown(uid));
                 None
             }
         }
@@ -444,13 +428,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             return outcome;
         }
         if !self.secret_ok {
-            self.pam.log(
-                Level::Warning,
-                &format!(
-                    "No secret configured for user {}, asking for code anyway.",
-                    self.user_text
-                ),
-            );
+            self.say(catalogue::asking_anyway(&self.user_text));
         }
 
         // The first two passes: the password a previous module stored.
@@ -705,10 +683,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
                 Locking::Failed => return Ok(None),
             }
         }
-        self.err(format!(
-            "Secret file \"{}\" keeps changing; giving up",
-            self.path_text
-        ));
+        self.say(catalogue::keeps_changing(&self.path_text));
         Ok(None)
     }
 
@@ -756,31 +731,22 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
                 return Err(Missing);
             }
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                self.err(format!(
-                    "Secret file \"{}\" is not a regular file",
-                    self.path_text
-                ));
+                self.say(catalogue::not_regular(&self.path_text));
                 return Ok(None);
             }
             Err(e) => {
                 self.not_found = e.raw_os_error() == Some(libc::ENOENT);
-                self.err(format!(
-                    "Failed to read \"{}\" for \"{}\": {}",
-                    self.path_text,
-                    self.user_text,
-                    strerror(&e)
+                self.say(catalogue::read_failed(
+                    &self.path_text,
+                    &self.user_text,
+                    &strerror(&e),
                 ));
                 return Ok(None);
             }
         };
         if first {
             let mode = opened.mode() & 0o3777;
-            self.debug(|r| {
-                format!(
-                    "Secret file permissions are {mode:04o}. Allowed permissions are {:04o}",
-                    r.options.allowed_perm & 0o7777
-                )
-            });
+            self.debug(|r| catalogue::permissions_debug(mode, r.options.allowed_perm & 0o7777));
         }
         if self.dir.is_none() {
             let (dir, name) = opened.location();
@@ -808,25 +774,15 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             Ok(l) => l,
             Err(LockError::Replaced) => return Locking::Replaced,
             Err(LockError::DirectoryReplaced) => {
-                self.err(format!(
-                    "The directory of secret file \"{}\" changed while the login was in progress; refusing it",
-                    self.path_text
-                ));
+                self.say(catalogue::directory_replaced(&self.path_text));
                 return Locking::Failed;
             }
             Err(LockError::TimedOut) => {
-                self.err(format!(
-                    "Timed out waiting for the lock on \"{}\"",
-                    self.path_text
-                ));
+                self.say(catalogue::lock_timed_out(&self.path_text));
                 return Locking::Failed;
             }
             Err(LockError::Io(e)) => {
-                self.err(format!(
-                    "Failed to lock \"{}\": {}",
-                    self.path_text,
-                    strerror(&e)
-                ));
+                self.say(catalogue::lock_failed(&self.path_text, &strerror(&e)));
                 return Locking::Failed;
             }
         };
@@ -846,49 +802,39 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         let mut bytes = match opened.read_contents() {
             Ok(b) => b,
             Err(ReadError::Nul) => {
-                self.err(format!("Invalid file contents in \"{}\"", self.path_text));
+                self.say(catalogue::contents(&self.path_text));
                 return None;
             }
             Err(_) => {
-                self.err(format!("Could not read \"{}\"", self.path_text));
+                self.say(catalogue::unreadable(&self.path_text));
                 return None;
             }
         };
         if first {
-            self.debug(|r| format!("\"{}\" read", r.path_text));
+            self.debug(|r| catalogue::read(&r.path_text));
         }
         // The buffer moves into the file model (which wipes it), leaving nothing to copy.
         Some(SecretFile::from_bytes(std::mem::take(&mut *bytes)))
     }
 
     fn log_check_error(&mut self, e: CheckError, uid: u32) {
-        let text = match e {
-            CheckError::NotRegular => {
-                format!("Secret file \"{}\" is not a regular file", self.path_text)
+        let path = &self.path_text;
+        let line = match e {
+            CheckError::NotRegular => catalogue::not_regular(path),
+            CheckError::Permissions { mode } => {
+                catalogue::permissions(path, mode, self.options.allowed_perm & 0o7777)
             }
-            CheckError::Permissions { mode } => format!(
-                "Secret file \"{}\" permissions ({:04o}) are more permissive than {:04o}",
-                self.path_text,
-                mode,
-                self.options.allowed_perm & 0o7777
-            ),
             CheckError::Owner { .. } => {
                 let who = match &self.options.fixed_user {
                     Some(_) => format!("user id {uid}"),
                     None => self.user_text.clone(),
                 };
-                format!(
-                    "Secret file \"{}\" must be owned by \"{}\"",
-                    self.path_text, who
-                )
+                catalogue::wrong_owner(path, &who)
             }
-            CheckError::Links { links } => format!(
-                "Secret file \"{}\" has more than one link ({links}); refusing it",
-                self.path_text
-            ),
-            CheckError::Size { .. } => format!("Invalid file size for \"{}\"", self.path_text),
+            CheckError::Links { links } => catalogue::links(path, links),
+            CheckError::Size { .. } => catalogue::size(path),
         };
-        self.err(text);
+        self.say(line);
     }
 
     /// Writes the file when `changes` is not empty, and lets go of the lock. Logs the
@@ -910,26 +856,15 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         match written {
             Ok(written) => {
                 if let Some(e) = &written.label_error {
-                    self.pam.log(
-                        Level::Warning,
-                        &format!(
-                            "Could not give \"{}\" the SELinux label of the file it replaces: {}",
-                            self.path_text,
-                            strerror(e)
-                        ),
-                    );
+                    self.say(catalogue::label_failed(&self.path_text, &strerror(e)));
                 }
                 if let Durability::DirectoryNotSynced(e) = written.durability {
-                    self.pam.log(
-                        Level::Warning,
-                        &format!(
-                            "Could not sync the directory of \"{}\": {}",
-                            self.path_text,
-                            strerror(&e)
-                        ),
-                    );
+                    self.say(catalogue::directory_not_synced(
+                        &self.path_text,
+                        &strerror(&e),
+                    ));
                 }
-                self.debug(|r| format!("\"{}\" written", r.path_text));
+                self.debug(|r| catalogue::written(&r.path_text));
                 Ok(())
             }
             Err(e) => {
@@ -949,34 +884,23 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             .unwrap_or_default();
         let why = strerror(&e.error);
         let line = match e.step {
-            WriteStep::CreateTemp => format!("Failed to create tempfile \"{temp}\": {why}"),
-            WriteStep::Write => format!("write(): {why}"),
-            WriteStep::Fsync => format!("fsync(): {why}"),
-            WriteStep::Close => format!("close(): {why}"),
-            WriteStep::Rename => format!("rename(): {why}"),
-            WriteStep::SyncDir => {
-                format!("fsync() of the directory of \"{}\": {why}", self.path_text)
-            }
+            WriteStep::CreateTemp => catalogue::temp_create_failed(&temp, &why),
+            WriteStep::Write => catalogue::write_step_failed("write()", &why),
+            WriteStep::Fsync => catalogue::write_step_failed("fsync()", &why),
+            WriteStep::Close => catalogue::write_step_failed("close()", &why),
+            WriteStep::Rename => catalogue::write_step_failed("rename()", &why),
+            WriteStep::SyncDir => catalogue::directory_sync_failed(&self.path_text, &why),
         };
-        self.err(line);
+        self.say(line);
         if e.step == WriteStep::SyncDir {
             // The rename happened: say what the file holds now instead of "Failed to update".
-            self.err(format!(
-                "Secret file \"{}\" holds the new state, but syncing its directory failed: {why}; a crash may bring back the old state",
-                self.path_text
-            ));
+            self.say(catalogue::new_state_not_durable(&self.path_text, &why));
             return;
         }
         if let Some(u) = &e.unlink_error {
-            self.err(format!(
-                "Failed to delete tempfile \"{temp}\": {}",
-                strerror(u)
-            ));
+            self.say(catalogue::temp_delete_failed(&temp, &strerror(u)));
         }
-        self.err(format!(
-            "Failed to update secret file \"{}\": {why}",
-            self.path_text
-        ));
+        self.say(catalogue::update_failed(&self.path_text, &why));
     }
 
     /// Tells the user about a failed write when the reason is one they can act on.
@@ -986,12 +910,11 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             errno,
             libc::EPERM | libc::ENOSPC | libc::EROFS | libc::EIO | libc::EDQUOT
         ) {
-            let text = format!(
-                "Error \"{}\" while writing config",
-                strerror(&std::io::Error::from_raw_os_error(errno))
-            );
+            let text = catalogue::write_error_message(&strerror(
+                &std::io::Error::from_raw_os_error(errno),
+            ));
             if !self.pam.error_message(&text) {
-                self.err("Failed to inform user of error");
+                self.say(catalogue::inform_failed());
             }
         }
     }
@@ -1004,7 +927,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
         // removed it meanwhile); otherwise the decisions on the answer take a new read.
         self.snapshot = self.snapshot.take().filter(|s| s.opened.is_current());
         if answer.as_ref().is_none_or(|a| a.is_empty()) {
-            self.err("Did not receive verification code from user");
+            self.say(catalogue::no_code_received());
         }
         answer
     }
@@ -1027,12 +950,9 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             Some(_) => format!(" user={}", self.user_text),
             None => String::new(),
         };
-        self.pam.log(
-            Level::Notice,
-            &format!(
-                "authentication failure; logname= uid={uid} euid={euid} tty={tty} ruser={ruser} rhost={rhost}{user}"
-            ),
-        );
+        self.say(catalogue::authentication_failure(
+            uid, euid, &tty, &ruser, &rhost, &user,
+        ));
     }
 
     fn emit(&mut self, lines: &[LogLine]) {
@@ -1043,6 +963,11 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
 
     fn err(&mut self, text: impl AsRef<str>) {
         self.pam.log(Level::Err, text.as_ref());
+    }
+
+    /// Logs a line of the catalogue.
+    fn say(&mut self, line: LogLine) {
+        self.pam.log(line.level, &line.text);
     }
 
     /// Logs `debug: <text>` when `debug` is on; the text is only formatted then.
@@ -1306,7 +1231,7 @@ impl<P: Pam, S: System> Run<'_, P, S> {
             Ok(Some(held)) => held,
             Ok(None) => return None,
             Err(Missing) => {
-                self.err(format!("No secret file \"{}\"", self.path_text));
+                self.say(catalogue::no_secret_file(&self.path_text));
                 return None;
             }
         };
@@ -1323,11 +1248,7 @@ impl<P: Pam, S: System> Run<'_, P, S> {
             return match self.as_user(|| dir.remove(&name).and_then(|()| dir.sync())) {
                 Some(Ok(_)) => Some(text),
                 Some(Err(e)) => {
-                    self.err(format!(
-                        "Failed to remove \"{}\": {}",
-                        self.path_text,
-                        strerror(&e)
-                    ));
+                    self.say(catalogue::remove_failed(&self.path_text, &strerror(&e)));
                     None
                 }
                 None => None,

@@ -17,7 +17,7 @@ use std::ffi::CStr;
 use ::pam::constants::{PamFlag, PamResultCode};
 use ::pam::module::{PamHandle, PamHooks};
 
-use crate::core::log::Level;
+use crate::core::catalogue;
 use flow::{Outcome, RealSystem};
 
 /// The module's hooks.
@@ -35,7 +35,8 @@ impl PamHooks for GoogleAuthenticator {
         match result {
             Some(outcome) => pam_code(outcome),
             None => {
-                live::log(pamh, Level::Err, "Internal error; failing the login closed");
+                let line = catalogue::internal_error();
+                live::log(pamh, line.level, &line.text);
                 PamResultCode::PAM_AUTH_ERR
             }
         }
@@ -76,13 +77,8 @@ pub const UNSUPPORTED: PamResultCode = PamResultCode::PAM_MODULE_UNKNOWN;
 
 fn unsupported(pamh: &mut PamHandle, kind: &str) -> PamResultCode {
     let _ = guard::catch(|| {
-        live::log(
-            pamh,
-            Level::Err,
-            &format!(
-                "Only the auth module type is provided; refusing to act as a \"{kind}\" module"
-            ),
-        );
+        let line = catalogue::wrong_stage(kind);
+        live::log(pamh, line.level, &line.text);
     });
     UNSUPPORTED
 }

@@ -3,6 +3,7 @@
 //! process, start-up included), give the documented PAM result, log one clear line naming
 //! the problem, and leave the secret file exactly as it was (bytes, inode, mode, mtime).
 
+use pam_google_authenticator::core::catalogue;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -163,10 +164,7 @@ fn bad_base32_secret_prompts_then_fails() {
         let o = run_on(&f, &[&secret_arg(&f)]);
         check_prompt_then_fail(
             &o,
-            &format!(
-                "Could not find a valid BASE32 encoded secret in \"{}\"",
-                f.display()
-            ),
+            &catalogue::no_valid_secret(&f.display().to_string()).text,
         );
     }
 }
@@ -183,13 +181,11 @@ fn garbage_rate_limit_line_fails_without_prompt() {
         bytes.extend_from_slice(format!("{line}\n").as_bytes());
         let f = write_secret(dir.path(), "ga", &bytes, 0o600);
         let o = run_on(&f, &[&secret_arg(&f)]);
+        let path = f.display().to_string();
         let reason = if line.ends_with(' ') {
-            format!(
-                "Invalid list of timestamps in RATE_LIMIT. Check \"{}\".",
-                f.display()
-            )
+            catalogue::rate_limit_list_invalid(&path).text
         } else {
-            format!("Invalid RATE_LIMIT option. Check \"{}\".", f.display())
+            catalogue::rate_limit_invalid(&path).text
         };
         check_fail_without_prompt(&o, &reason);
         o.check(
@@ -281,10 +277,7 @@ fn group_or_world_readable_file_is_refused() {
         let o = run_on(&f, &[&secret_arg(&f)]);
         check_prompt_then_fail(
             &o,
-            &format!(
-                "Secret file \"{}\" permissions ({mode:04o}) are more permissive than 0600",
-                f.display()
-            ),
+            &catalogue::permissions(&f.display().to_string(), mode, 0o600).text,
         );
     }
 }
@@ -349,7 +342,7 @@ fn one_mebibyte_answer_fails_without_crash() {
     o.check(o.exit_code == Some(0), "the driver exited normally");
     o.check(o.prompts.len() == 1, "one prompt");
     o.check(
-        o.log_count(&format!("Invalid verification code for {}", user())) == 1,
+        o.log_count(&catalogue::invalid_code(&user()).text) == 1,
         "the Invalid line",
     );
 }
@@ -375,14 +368,14 @@ fn non_digit_answers_fail_after_one_prompt() {
             &[],
         );
         check_unchanged(&o, &f, &before);
-        check_prompt_then_fail(&o, &format!("Invalid verification code for {}", user()));
+        check_prompt_then_fail(&o, &catalogue::invalid_code(&user()).text);
     }
     // The empty answer: logged as missing, but no second prompt.
     let o = timed(
         PamRun::new(stack(&[&secret_arg(&f)])).clock(T).answer(""),
         &[],
     );
-    check_prompt_then_fail(&o, "Did not receive verification code from user");
+    check_prompt_then_fail(&o, &catalogue::no_code_received().text);
 }
 
 #[test]
@@ -405,7 +398,7 @@ fn failing_or_empty_conversation_prompts_twice_then_fails() {
             &format!("{conv:?}: two prompts"),
         );
         o.check(
-            o.log_count("Did not receive verification code from user") == 2,
+            o.log_count(&catalogue::no_code_received().text) == 2,
             "logged twice",
         );
     }

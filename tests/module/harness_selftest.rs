@@ -6,6 +6,7 @@ use crate::support::{
     ConvMode, EchoStyle, PamRun, Stack, code, current_user, reference_module, run_many,
     set_authtok_module, write_secret,
 };
+use pam_google_authenticator::core::catalogue;
 
 fn one(module: &str) -> Stack {
     Stack::new().auth("required", module, &[])
@@ -166,7 +167,7 @@ fn clock_is_frozen_for_time_and_clock_gettime() {
         .run();
     o.assert_result(code::SUCCESS);
     o.check(
-        o.syslog_contains(&format!("Accepted google_authenticator for {user}")),
+        o.syslog_contains(&catalogue::accepted(&user).text),
         "syslog capture has Debian's Accepted line",
     );
     o.check(
@@ -182,7 +183,7 @@ fn clock_is_frozen_for_time_and_clock_gettime() {
         .run();
     o.assert_result(code::AUTH_ERR);
     o.check(
-        o.syslog_contains(&format!("Invalid verification code for {user}")),
+        o.syslog_contains(&catalogue::invalid_code(&user).text),
         "syslog has the Invalid line",
     );
 }

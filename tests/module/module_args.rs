@@ -2,6 +2,7 @@
 //! observable effect of one argument (PAM result, prompts, PAM_AUTHTOK, file bytes, log
 //! lines) as the behaviour specification (§1.2 to §1.12, §4) describes it.
 
+use pam_google_authenticator::core::catalogue;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -59,7 +60,7 @@ fn secret_with_user_variable_opens_the_file_named_after_the_pam_user() {
         .run();
     o.assert_result(code::SUCCESS);
     o.check(
-        o.module_log() == [format!("Accepted google_authenticator for {user}")],
+        o.module_log() == [catalogue::accepted(&user).text],
         "only the Accepted line",
     );
 }
@@ -184,7 +185,7 @@ fn user_by_name_or_uid_uses_that_account_and_never_looks_up_the_pam_user() {
             .run();
         o.assert_result(code::SUCCESS);
         o.check(
-            o.module_log() == [format!("Accepted google_authenticator for {ghost}")],
+            o.module_log() == [catalogue::accepted(&ghost).text],
             "the PAM user need not exist",
         );
     }
@@ -276,10 +277,7 @@ fn allowed_perm_lets_a_group_readable_file_through() {
         .run();
     o.assert_result(code::AUTH_ERR);
     o.check(
-        o.log_count(&format!(
-            "Secret file \"{}\" permissions (0640) are more permissive than 0600",
-            f.display()
-        )) == 1,
+        o.log_count(&catalogue::permissions(&f.display().to_string(), 0o640, 0o600).text) == 1,
         "refused by default",
     );
     for perm in ["allowed_perm=0640", "allowed_perm=640"] {
@@ -297,10 +295,7 @@ fn allowed_perm_lets_a_group_readable_file_through() {
         .run();
     o.assert_result(code::AUTH_ERR);
     o.check(
-        o.log_count(&format!(
-            "Secret file \"{}\" permissions (0600) are more permissive than 0400",
-            f.display()
-        )) == 1,
+        o.log_count(&catalogue::permissions(&f.display().to_string(), 0o600, 0o400).text) == 1,
         "allowed_perm=0400 refuses 0600",
     );
 }
@@ -325,7 +320,7 @@ fn debug_logs_the_documented_lines_in_order_and_never_the_code_or_secret() {
         format!("debug: shared secret in \"{p}\" processed"),
         "debug: google_authenticator for host \"(null)\"".to_string(),
         format!("debug: no scratch code used from \"{p}\""),
-        format!("Accepted google_authenticator for {user}"),
+        catalogue::accepted(&user).text,
         format!("debug: end of google_authenticator for \"{user}\". Result: Success"),
     ];
     o.check(
@@ -370,7 +365,7 @@ fn debug_logs_the_documented_lines_in_order_and_never_the_code_or_secret() {
         .answer(frozen_code())
         .run();
     o.check(
-        o.module_log() == [format!("Accepted google_authenticator for {user}")],
+        o.module_log() == [catalogue::accepted(&user).text],
         "only the Accepted line without debug",
     );
 }
@@ -642,14 +637,13 @@ fn allow_readonly_keeps_a_success_whose_state_cannot_be_written() {
     o.assert_result(code::AUTH_ERR);
     let log = o.module_log();
     o.check(
-        log.contains(&format!("Accepted google_authenticator for {user}")),
+        log.contains(&catalogue::accepted(&user).text),
         "the code itself was accepted",
     );
     o.check(
-        log.contains(&format!(
-            "Failed to update secret file \"{}\": File name too long",
-            f.display()
-        )),
+        log.contains(
+            &catalogue::update_failed(&f.display().to_string(), "File name too long").text,
+        ),
         "the write failure is logged",
     );
     o.check(o.errors.is_empty(), "ENAMETOOLONG is not shown to the user");

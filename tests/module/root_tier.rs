@@ -5,6 +5,7 @@
 //! `cargo test --test module -- --ignored` as root. Users, mounts and files under /etc
 //! are removed by guards, also when a test fails.
 
+use pam_google_authenticator::core::catalogue;
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -129,8 +130,7 @@ fn the_conversation_and_logging_run_with_the_hosts_own_ids() {
         &format!("the conversation ran as root, not as the user: {fsids:?}"),
     );
     o.check(
-        o.module_log()
-            .contains(&format!("Accepted google_authenticator for {}", u.name)),
+        o.module_log().contains(&catalogue::accepted(&u.name).text),
         "the module's lines reach a root-only log file",
     );
     let after = file_state(&f);
@@ -221,14 +221,13 @@ fn directory_not_writable_by_the_user_fails_a_correct_code_unless_allow_readonly
         let o = u.run(&[]).answer(&answer).run_as_other_user().0;
         o.assert_result(code::AUTH_ERR);
         o.check(
-            o.log_count(&format!("Accepted google_authenticator for {}", u.name)) == 1,
+            o.log_count(&catalogue::accepted(&u.name).text) == 1,
             "the code itself was accepted",
         );
         o.check(
-            o.log_count(&format!(
-                "Failed to update secret file \"{}\": Permission denied",
-                f.display()
-            )) == 1,
+            o.log_count(
+                &catalogue::update_failed(&f.display().to_string(), "Permission denied").text,
+            ) == 1,
             "the write failure is logged",
         );
         o.check(o.errors.is_empty(), "EACCES gives no user message");
@@ -271,10 +270,9 @@ fn full_file_system_shows_no_space_left_and_keeps_the_original() {
         "PAM_ERROR_MSG about the full disk",
     );
     o.check(
-        o.log_count(&format!(
-            "Failed to update secret file \"{}\": No space left on device",
-            f.display()
-        )) == 1,
+        o.log_count(
+            &catalogue::update_failed(&f.display().to_string(), "No space left on device").text,
+        ) == 1,
         "the write failure is logged",
     );
     o.check(file_state(&f) == before, "original byte-identical");
@@ -485,9 +483,7 @@ fn unknown_pam_user_prompts_then_fails_even_with_nullok() {
             "the not-found line",
         );
         o.check(
-            o.log_count(&format!(
-                "No secret configured for user {ghost}, asking for code anyway."
-            )) == 1,
+            o.log_count(&catalogue::asking_anyway(&ghost).text) == 1,
             "asks anyway",
         );
     }

@@ -3,6 +3,7 @@
 //! inode) with mode 0400, owned by the user, and leaves no `~` temp file behind; a login that
 //! changes nothing does not touch the file. Also: the module's other hooks.
 
+use pam_google_authenticator::core::catalogue;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
@@ -141,12 +142,7 @@ fn disallow_reuse_appends_the_step_prunes_old_entries_and_refuses_reuse() {
     o.assert_result(code::AUTH_ERR);
     o.check(o.prompts.len() == 1, "prompted once");
     o.check(
-        o.log_count(&format!(
-            "Trying to reuse a previously used time-based code (\"{}\"). Retry again in 30 \
-             seconds. Warning! This might mean, you are currently subject to a \
-             man-in-the-middle attack.",
-            c.path.display()
-        )) == 1,
+        o.log_count(&catalogue::code_reused(&c.path.display().to_string(), 30).text) == 1,
         "the reuse line",
     );
     c.check_untouched(&o, &before);
@@ -199,10 +195,7 @@ fn rate_limit_records_every_attempt_and_refuses_past_the_limit_without_prompt() 
     );
 
     let c = Case::new(format!("{S}\n\" TOTP_AUTH\n\" RATE_LIMIT 2 30 299990 299995\n").as_bytes());
-    let exceeded = format!(
-        "Too many concurrent login attempts (\"{}\"). Please try again.",
-        c.path.display()
-    );
+    let exceeded = catalogue::rate_limited(&c.path.display().to_string()).text;
     for (t, kept) in [(T, "299995 300000"), (T + 1, "300000 300001")] {
         let before = c.state();
         let o = c.run(t, &totp_at(t), &[]);
@@ -565,7 +558,7 @@ fn setcred_succeeds() {
     );
     let (name, _) = current_user();
     o.check(
-        o.module_log() == [format!("Accepted google_authenticator for {name}")],
+        o.module_log() == [catalogue::accepted(&name).text],
         "setcred logs nothing",
     );
 }

@@ -4,6 +4,7 @@
 use super::hotp::check_hotp;
 use super::totp::check_totp;
 use super::{Change, Ctx, LoopState, hotp_counter};
+use crate::core::catalogue;
 use crate::core::file::SecretFile;
 use crate::core::log::Logs;
 
@@ -23,11 +24,11 @@ pub(super) fn check_code(
     logs: &mut Logs,
 ) -> Check {
     if file.use_scratch_code(code) {
-        logs.debug(|| format!("scratch code used and removed from \"{}\"", ctx.path));
+        logs.debug(|| catalogue::scratch_used(ctx.path));
         changes.push(Change::ScratchUsed);
         return Check::Match;
     }
-    logs.debug(|| format!("no scratch code used from \"{}\"", ctx.path));
+    logs.debug(|| catalogue::no_scratch_used(ctx.path));
     let counter = hotp_counter(file);
     if counter > 0 {
         check_hotp(file, secret, code, counter, state, ctx, changes, logs)

@@ -1,9 +1,10 @@
 //! The grace period: looking up and recording `LAST0`..`LAST9` for a remote host.
 
 use super::{Change, Ctx, GRACE_SLOTS};
+use crate::core::catalogue;
 use crate::core::cnum::{is_c_space, span, strtoul};
 use crate::core::file::SecretFile;
-use crate::core::log::{Logs, printable};
+use crate::core::log::{LogLine, Logs, printable};
 
 /// The longest remote host a LAST line holds (what the original reads back).
 const MAX_HOST_LEN: usize = 255;
@@ -22,12 +23,12 @@ fn is_host_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b':' | b'%' | b'.' | b'-')
 }
 
-pub(super) fn unstorable_host_line(rhost: &[u8], path: &str, consequence: &str) -> String {
+pub(super) fn unstorable_host_line(rhost: &[u8], path: &str, consequence: &str) -> LogLine {
     let mut shown = printable(&rhost[..rhost.len().min(2 * MAX_HOST_LEN)]);
     if rhost.len() > 2 * MAX_HOST_LEN {
         shown.push_str("...");
     }
-    format!("Remote host \"{shown}\" cannot be stored in \"{path}\"; {consequence}")
+    catalogue::host_not_storable(&shown, path, consequence)
 }
 
 /// Whether a LAST entry for this remote host is younger than `grace_period` seconds.
@@ -90,12 +91,12 @@ pub(super) fn record_grace(
     logs: &mut Logs,
 ) {
     let Some(rhost) = ctx.rhost else {
-        logs.err("Failed to store grace_period timestamp in config");
+        logs.add(catalogue::grace_not_stored());
         changes.push(Change::GraceNotRecorded);
         return;
     };
     if !storable_host(rhost) {
-        logs.err(unstorable_host_line(
+        logs.add(unstorable_host_line(
             rhost,
             ctx.path,
             "grace period not recorded",
@@ -113,7 +114,7 @@ pub(super) fn record_grace(
             continue;
         };
         let Some((host, when)) = parse_last_record(value) else {
-            logs.err(format!("Malformed LAST{slot} line"));
+            logs.add(catalogue::malformed_last(slot));
             continue;
         };
         if host == rhost {
@@ -134,7 +135,7 @@ pub(super) fn record_grace(
         .or(oldest_past.map(|(s, _)| s))
         .or(oldest_any.map(|(s, _)| s));
     let Some(slot) = slot else {
-        logs.warning("Failed to set cfg value for login host");
+        logs.add(catalogue::last_not_set());
         return;
     };
     let mut value = rhost.to_vec();

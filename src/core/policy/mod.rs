@@ -38,6 +38,7 @@ pub use passes::{
 };
 
 use super::args::Options;
+use super::catalogue;
 use super::cnum::strtol;
 use super::file::SecretFile;
 use super::log::{Logs, printable};
@@ -134,24 +135,15 @@ pub fn before_prompt(file: &mut SecretFile, ctx: &Ctx<'_>) -> PreDecision {
         RateLimit::Recorded => changes.push(Change::RateLimit),
         RateLimit::Exceeded => {
             changes.push(Change::RateLimit);
-            logs.err(format!(
-                "Too many concurrent login attempts (\"{}\"). Please try again.",
-                ctx.path
-            ));
+            logs.add(catalogue::rate_limited(ctx.path));
             verdict = PreVerdict::RateLimited;
         }
         RateLimit::InvalidOption => {
-            logs.err(format!(
-                "Invalid RATE_LIMIT option. Check \"{}\".",
-                ctx.path
-            ));
+            logs.add(catalogue::rate_limit_invalid(ctx.path));
             verdict = PreVerdict::RateLimitInvalid;
         }
         RateLimit::InvalidList => {
-            logs.err(format!(
-                "Invalid list of timestamps in RATE_LIMIT. Check \"{}\".",
-                ctx.path
-            ));
+            logs.add(catalogue::rate_limit_list_invalid(ctx.path));
             verdict = PreVerdict::RateLimitInvalid;
         }
     }
@@ -159,32 +151,26 @@ pub fn before_prompt(file: &mut SecretFile, ctx: &Ctx<'_>) -> PreDecision {
     if verdict == PreVerdict::Continue {
         secret_ok = file.decode_secret().is_some();
         if secret_ok {
-            logs.debug(|| format!("shared secret in \"{}\" processed", ctx.path));
+            logs.debug(|| catalogue::secret_processed(ctx.path));
         } else {
-            logs.err(format!(
-                "Could not find a valid BASE32 encoded secret in \"{}\"",
-                ctx.path
-            ));
+            logs.add(catalogue::no_valid_secret(ctx.path));
         }
     }
     logs.debug(|| {
-        format!(
-            "google_authenticator for host \"{}\"",
-            ctx.rhost.map(printable).unwrap_or_else(|| "(null)".into())
-        )
+        catalogue::for_host(&ctx.rhost.map(printable).unwrap_or_else(|| "(null)".into()))
     });
     if ctx.options.grace_period > 0
         && let Some(rhost) = ctx.rhost
         && !storable_host(rhost)
     {
-        logs.err(unstorable_host_line(
+        logs.add(unstorable_host_line(
             rhost,
             ctx.path,
             "no grace period for it",
         ));
     }
     if within_grace_period(file, ctx) {
-        logs.info(format!("within grace period: \"{}\"", ctx.user));
+        logs.add(catalogue::within_grace_period(ctx.user));
         return PreDecision {
             verdict: PreVerdict::Grace,
             secret_ok,
@@ -207,7 +193,7 @@ pub fn code_option_problem(file: &SecretFile, ctx: &Ctx<'_>) -> Option<String> {
     let mut logs = Logs::new(false);
     let ok = if file.is_totp() {
         if small_option(file, "STEP_SIZE", DEFAULT_STEP_SIZE, 1..=60).is_none() {
-            logs.err(format!("Invalid STEP_SIZE option in \"{}\"", ctx.path));
+            logs.add(catalogue::invalid_option("STEP_SIZE", ctx.path));
             false
         } else {
             digits_or_log(file_digits(file), ctx, &mut logs).is_some()
@@ -257,9 +243,9 @@ pub fn finish(
         }
     }
     if success {
-        logs.info(format!("Accepted google_authenticator for {}", ctx.user));
+        logs.add(catalogue::accepted(ctx.user));
     } else {
-        logs.err(format!("Invalid verification code for {}", ctx.user));
+        logs.add(catalogue::invalid_code(ctx.user));
     }
     if success && ctx.options.grace_period != 0 {
         record_grace(file, ctx, &mut changes, &mut logs);

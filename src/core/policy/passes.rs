@@ -4,6 +4,7 @@
 use super::check::{Check, check_code, decoy_totp_check};
 use super::values::file_digits;
 use super::{Change, Ctx};
+use crate::core::catalogue;
 use crate::core::file::SecretFile;
 use crate::core::input::{self, CodeKind};
 use crate::core::log::Logs;
@@ -143,9 +144,7 @@ pub fn check_passes(
             Wanted::Scratch => CodeKind::Scratch,
         };
         if input::is_dummy_password(candidate) {
-            logs.info(
-                "Dummy password supplied by PAM. Did OpenSSH 'PermitRootLogin <anything but yes>' or some other config block this login?",
-            );
+            logs.add(catalogue::dummy_password());
         }
         let Some(split) = input::split(candidate, kind) else {
             continue;

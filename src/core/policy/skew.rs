@@ -4,6 +4,7 @@
 use super::check::Check;
 use super::totp::record_reuse;
 use super::{Change, Ctx, SKEW_SEARCH_STEPS};
+use crate::core::catalogue;
 use crate::core::cnum::strtol;
 use crate::core::file::SecretFile;
 use crate::core::log::Logs;
@@ -33,7 +34,7 @@ pub(super) fn skew_resync(
     let Some(skew) = key.find(counters, code).map(offset) else {
         return Check::NoMatch;
     };
-    logs.debug(|| "time skew adjusted".into());
+    logs.debug(catalogue::skew_adjusted);
 
     // The original keeps steps and skews in C ints.
     let (tm, skew) = (c_int(tm), c_int(skew));

@@ -6,6 +6,7 @@ use super::values::{
     code_bound, digits_or_log, file_digits, small_option, totp_algorithm, window_size,
 };
 use super::{Change, Ctx, DEFAULT_STEP_SIZE};
+use crate::core::catalogue;
 use crate::core::cnum::{span, strtol, strtoul};
 use crate::core::file::SecretFile;
 use crate::core::log::Logs;
@@ -27,7 +28,7 @@ pub(super) fn check_totp(
         return Check::NoMatch;
     }
     let Some(step) = small_option(file, "STEP_SIZE", DEFAULT_STEP_SIZE, 1..=60) else {
-        logs.err(format!("Invalid STEP_SIZE option in \"{}\"", ctx.path));
+        logs.add(catalogue::invalid_option("STEP_SIZE", ctx.path));
         return Check::Error;
     };
     let tm = ctx.now / step as i64;
@@ -93,10 +94,7 @@ pub(super) fn record_reuse(
         let p = strtoul(&list[pos..], 10);
         let end = pos + p.end;
         if !p.converted() || p.overflow || !matches!(list.get(end), None | Some(b' ' | b'\t')) {
-            logs.err(format!(
-                "Invalid list of used codes in DISALLOW_REUSE. Check \"{}\".",
-                ctx.path
-            ));
+            logs.add(catalogue::reuse_list_invalid(ctx.path));
             return false;
         }
         let stop = end + span(&list[end..], b" \t");
@@ -107,10 +105,7 @@ pub(super) fn record_reuse(
     // before 1970) matches its wrapped-around stored form.
     let c_stored = c as u64;
     if entries.iter().any(|(v, _)| *v == c_stored) {
-        logs.err(format!(
-            "Trying to reuse a previously used time-based code (\"{}\"). Retry again in {} seconds. Warning! This might mean, you are currently subject to a man-in-the-middle attack.",
-            ctx.path, step
-        ));
+        logs.add(catalogue::code_reused(ctx.path, step));
         return false;
     }
     let mut kept = Vec::with_capacity(list.len() + 24);

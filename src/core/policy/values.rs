@@ -2,6 +2,7 @@
 //! `WINDOW_SIZE`, `DIGITS` and `ALGORITHM`.
 
 use super::{Ctx, DEFAULT_WINDOW_SIZE};
+use crate::core::catalogue;
 use crate::core::cnum::strtoul;
 use crate::core::file::SecretFile;
 use crate::core::log::Logs;
@@ -29,7 +30,7 @@ pub(super) fn small_option(
 pub(super) fn window_size(file: &SecretFile, ctx: &Ctx<'_>, logs: &mut Logs) -> Option<u64> {
     let w = small_option(file, "WINDOW_SIZE", DEFAULT_WINDOW_SIZE, 1..=100);
     if w.is_none() {
-        logs.err(format!("Invalid WINDOW_SIZE option in \"{}\"", ctx.path));
+        logs.add(catalogue::invalid_option("WINDOW_SIZE", ctx.path));
     }
     w
 }
@@ -55,7 +56,7 @@ pub(super) fn code_bound(digits: Option<u32>) -> u32 {
 
 pub(super) fn digits_or_log(digits: Option<u32>, ctx: &Ctx<'_>, logs: &mut Logs) -> Option<u32> {
     if digits.is_none() {
-        logs.err(format!("Invalid DIGITS option in \"{}\"", ctx.path));
+        logs.add(catalogue::invalid_option("DIGITS", ctx.path));
     }
     digits
 }
@@ -72,7 +73,7 @@ pub(super) fn totp_algorithm(
     };
     let algorithm = Algorithm::parse(value);
     if algorithm.is_none() {
-        logs.err(format!("Invalid ALGORITHM option in \"{}\"", ctx.path));
+        logs.add(catalogue::invalid_option("ALGORITHM", ctx.path));
     }
     algorithm
 }
