@@ -32,7 +32,9 @@ use std::process::ExitCode;
 
 use zeroize::Zeroizing;
 
+use crate::core::cnum::strtol;
 use crate::core::otp::{MIN_DIGITS, OtpKey};
+use crate::core::policy;
 use crate::os::fsid::{FsIdGuard, FsIds};
 use crate::os::install::{self, Existing, InstallError};
 use crate::os::store::WriteStep;
@@ -46,11 +48,11 @@ use prompt::{EndOfInput, Prompter};
 /// The default file name in the home directory.
 const DEFAULT_FILE: &str = "/.google_authenticator";
 
-/// The TOTP step when `-S` is not given.
-const DEFAULT_STEP: u32 = 30;
+/// The TOTP step when `-S` is not given: the module's default.
+const DEFAULT_STEP: u32 = policy::DEFAULT_STEP_SIZE as u32;
 
 /// The window the module uses when the file has no `WINDOW_SIZE`.
-const DEFAULT_WINDOW: u32 = 3;
+const DEFAULT_WINDOW: u32 = policy::DEFAULT_WINDOW_SIZE as u32;
 
 /// Runs the command with the process's arguments and standard streams.
 #[must_use]
@@ -290,17 +292,16 @@ fn confirm<R: io::BufRead, W: Write>(
     }
 }
 
-/// Whether `code` is one the module would accept now with `WINDOW_SIZE window`: the steps
-/// from `-floor((window - 1) / 2)` to `+floor(window / 2)` around the current one.
+/// Whether `code` is one the module would accept now with `WINDOW_SIZE window` (the
+/// module's window, [`policy::window_start`]).
 fn accepts(key: &OtpKey, now: i64, step: u32, window: u32, code: i64) -> bool {
     let Ok(code) = u32::try_from(code) else {
         return false;
     };
-    let current = now.div_euclid(i64::from(step));
-    let before = i64::from((window.max(1) - 1) / 2);
-    let after = i64::from(window / 2);
+    let window = i64::from(window.max(1));
+    let first = policy::window_start(now.div_euclid(i64::from(step)), window);
     let mut found = false;
-    for counter in current - before..=current + after {
+    for counter in (0..window).map(|i| first + i) {
         if let Ok(counter) = u64::try_from(counter) {
             // Every step is checked, so the time taken does not say which one matched.
             found |= key.matches(counter, code);
@@ -312,20 +313,8 @@ fn accepts(key: &OtpKey, now: i64, step: u32, window: u32, code: i64) -> bool {
 /// The number at the start of `text` as `strtol` reads it (white space, sign, digits);
 /// `None` when there are no digits (upstream would read 0).
 fn leading_number(text: &[u8]) -> Option<i64> {
-    let text = text.trim_ascii_start();
-    let (negative, digits) = match text.first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
-    if len == 0 {
-        return None;
-    }
-    let value = digits[..len].iter().fold(0i64, |acc, &d| {
-        acc.saturating_mul(10).saturating_add(i64::from(d - b'0'))
-    });
-    Some(if negative { -value } else { value })
+    let parsed = strtol(text, 10);
+    parsed.converted().then_some(parsed.value)
 }
 
 /// Asks the option questions the flags left open, in upstream's order.

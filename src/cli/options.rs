@@ -12,6 +12,7 @@ use std::ffi::{OsStr, OsString};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
+use crate::core::cnum::strtol;
 use crate::core::otp::Algorithm;
 
 /// The version line printed by `--version` and at the top of the usage text.
@@ -546,31 +547,10 @@ fn number(value: &OsStr, min: i64, max: i64, message: &'static str) -> Result<u3
 }
 
 /// `strtol` in base 10 that must consume the whole text: optional leading white space, an
-/// optional sign, at least one digit. Saturates on overflow, as strtol does.
+/// optional sign, at least one digit, nothing after them (clamped on overflow, as strtol).
 fn strtol_whole(text: &[u8]) -> Option<i64> {
-    let start = text
-        .iter()
-        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
-        .unwrap_or(text.len());
-    let mut rest = &text[start..];
-    let negative = match rest.first() {
-        Some(b'-') => {
-            rest = &rest[1..];
-            true
-        }
-        Some(b'+') => {
-            rest = &rest[1..];
-            false
-        }
-        _ => false,
-    };
-    if rest.is_empty() || !rest.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let magnitude = rest.iter().fold(0i64, |acc, &d| {
-        acc.saturating_mul(10).saturating_add(i64::from(d - b'0'))
-    });
-    Some(if negative { -magnitude } else { magnitude })
+    let parsed = strtol(text, 10);
+    (parsed.converted() && parsed.end == text.len()).then_some(parsed.value)
 }
 
 /// getopt's wording for what clap refused. `last` is the last argument, which is the option

@@ -51,6 +51,15 @@ use values::{digits_or_log, file_digits, small_option, totp_algorithm, window_si
 pub const DEFAULT_STEP_SIZE: u64 = 30;
 /// Default number of accepted TOTP/HOTP codes.
 pub const DEFAULT_WINDOW_SIZE: u64 = 3;
+/// The first step of the TOTP window of `window` steps around step `center`: the window
+/// runs from `-floor((window - 1) / 2)` to `+floor(window / 2)`, one step further into the
+/// future than into the past for an even size, as upstream's. The module and the setup
+/// command's confirmation both use it.
+#[must_use]
+pub fn window_start(center: i64, window: i64) -> i64 {
+    center.wrapping_sub((window - 1) / 2)
+}
+
 /// The skew search looks this many steps each way.
 pub const SKEW_SEARCH_STEPS: i64 = 1500;
 /// How many grace-period slots (`LAST0`..`LAST9`) exist.

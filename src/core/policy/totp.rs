@@ -5,7 +5,7 @@ use super::skew::skew_resync;
 use super::values::{
     code_bound, digits_or_log, file_digits, small_option, totp_algorithm, window_size,
 };
-use super::{Change, Ctx, DEFAULT_STEP_SIZE};
+use super::{Change, Ctx, DEFAULT_STEP_SIZE, window_start};
 use crate::core::catalogue;
 use crate::core::cnum::{span, strtol, strtoul};
 use crate::core::file::SecretFile;
@@ -53,9 +53,8 @@ pub(super) fn check_totp(
         return Check::Error;
     };
     let key = &key.widened(ctx.sha1_wide);
-    // Offsets -floor((w-1)/2) ..= floor(w/2): one step further into the future for even w.
     let window = window as i64;
-    let first = tm.wrapping_add(skew).wrapping_sub((window - 1) / 2);
+    let first = window_start(tm.wrapping_add(skew), window);
     let counters = (0..window).map(|i| first.wrapping_add(i) as u64);
     if let Some(c) = key
         .find(counters, code)
