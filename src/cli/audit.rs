@@ -27,11 +27,11 @@ use crate::pam::flow::{
 use super::stack;
 
 /// Exit status: nobody is refused whatever they type.
-pub const EXIT_OK: u8 = 0;
+pub(crate) const EXIT_OK: u8 = 0;
 /// Exit status: at least one account is locked out (or, without `nullok`, not enrolled).
-pub const EXIT_LOCKED_OUT: u8 = 1;
+pub(crate) const EXIT_LOCKED_OUT: u8 = 1;
 /// Exit status: the audit could not run (bad flags, a stack it cannot interpret).
-pub const EXIT_ERROR: u8 = 2;
+pub(crate) const EXIT_ERROR: u8 = 2;
 
 /// What to audit, from the command line.
 #[derive(Debug, Clone)]
@@ -347,7 +347,7 @@ fn command() -> Command {
 }
 
 /// The verdict's word in the table and the JSON.
-pub fn verdict_word(v: Verdict) -> &'static str {
+pub(crate) fn verdict_word(v: Verdict) -> &'static str {
     match v {
         Verdict::Enrolled => "enrolled",
         Verdict::NoFileNullok => "no-file-nullok",

@@ -12,7 +12,7 @@ use crate::core::otp::Algorithm;
 use super::options::Mode;
 
 /// Bytes in a new secret: 160 bits, as upstream 1.11 (32 base32 characters).
-pub const SECRET_BYTES: usize = 20;
+pub(crate) const SECRET_BYTES: usize = 20;
 
 /// The number of distinct scratch codes (eight digits, not starting with 0).
 const SCRATCH_RANGE: u32 = (SCRATCH_END - SCRATCH_MIN) as u32;
@@ -57,7 +57,7 @@ pub struct FileOptions {
 /// codes, every line ending in LF. The fork's `DIGITS` and `ALGORITHM` lines are added after
 /// `STEP_SIZE` and before `WINDOW_SIZE`, in the fork's order. The values are numbers, which [`SecretFile::set`] always
 /// takes; its refusal is passed on rather than assumed away.
-pub fn build_file(
+pub(crate) fn build_file(
     secret: &str,
     scratch: &[u32],
     options: &FileOptions,
@@ -104,7 +104,7 @@ pub fn build_file(
 
 /// Encodes a new secret.
 #[must_use]
-pub fn encode_secret(bytes: &[u8; SECRET_BYTES]) -> Zeroizing<String> {
+pub(crate) fn encode_secret(bytes: &[u8; SECRET_BYTES]) -> Zeroizing<String> {
     Zeroizing::new(base32::encode(bytes))
 }
 

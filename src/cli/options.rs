@@ -16,7 +16,7 @@ use crate::core::cnum::strtol;
 use crate::core::otp::Algorithm;
 
 /// The version line printed by `--version` and at the top of the usage text.
-pub const VERSION_LINE: &str = "google-authenticator 1.11";
+pub(crate) const VERSION_LINE: &str = "google-authenticator 1.11";
 
 /// The usage text (upstream's, plus the fork's `-g`/`-a` lines and the `--user` line),
 /// printed on stdout.

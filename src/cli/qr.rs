@@ -48,7 +48,7 @@ impl Matrix {
 
 /// The terminal columns `mode` needs for `matrix` (including the quiet zone).
 #[must_use]
-pub fn columns_needed(matrix: &Matrix, mode: QrMode) -> usize {
+pub(crate) fn columns_needed(matrix: &Matrix, mode: QrMode) -> usize {
     match mode {
         QrMode::None => 0,
         QrMode::Ansi | QrMode::AnsiInverse | QrMode::AnsiGrey => 2 * (matrix.width + 4),

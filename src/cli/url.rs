@@ -67,7 +67,7 @@ pub fn otpauth(account: &Account<'_>) -> Result<String, TooLarge> {
 
 /// Upstream's escaping.
 #[must_use]
-pub fn escape(bytes: &[u8]) -> String {
+pub(crate) fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for &b in bytes {
         if b <= b' ' || b >= 0x7f || matches!(b, b'%' | b'&' | b'?' | b'=') {

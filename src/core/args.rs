@@ -10,9 +10,9 @@ use thiserror::Error;
 use super::cnum::strtol;
 
 /// The default secret file location.
-pub const DEFAULT_SECRET: &[u8] = b"~/.google_authenticator";
+pub(crate) const DEFAULT_SECRET: &[u8] = b"~/.google_authenticator";
 /// The default permission mask for the secret file.
-pub const DEFAULT_ALLOWED_PERM: u32 = 0o600;
+pub(crate) const DEFAULT_ALLOWED_PERM: u32 = 0o600;
 
 /// Where the verification code comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

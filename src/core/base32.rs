@@ -14,7 +14,7 @@ use data_encoding::Encoding;
 use zeroize::Zeroizing;
 
 /// The longest first line accepted as a secret.
-pub const MAX_SECRET_LINE: usize = 100_000;
+pub(crate) const MAX_SECRET_LINE: usize = 100_000;
 
 /// What the reader skips.
 const IGNORED: &[u8] = b" \t\r\n-";

@@ -24,7 +24,7 @@ impl<T> Parsed<T> {
 }
 
 /// C's `isspace` in the "C" locale.
-pub fn is_c_space(b: u8) -> bool {
+pub(crate) fn is_c_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
@@ -112,12 +112,12 @@ pub fn strtol(s: &[u8], radix: u32) -> Parsed<i64> {
 }
 
 /// Length of the initial run of bytes in `set` (C's `strspn`).
-pub fn span(s: &[u8], set: &[u8]) -> usize {
+pub(crate) fn span(s: &[u8], set: &[u8]) -> usize {
     s.iter().take_while(|b| set.contains(b)).count()
 }
 
 /// Length of the initial run of bytes not in `set` (C's `strcspn`).
-pub fn cspan(s: &[u8], set: &[u8]) -> usize {
+pub(crate) fn cspan(s: &[u8], set: &[u8]) -> usize {
     s.iter().take_while(|b| !set.contains(b)).count()
 }
 

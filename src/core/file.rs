@@ -18,9 +18,9 @@ use super::cnum::{cspan, span, strtoul};
 const CRLF: &[u8] = b"\r\n";
 
 /// Scratch codes are eight-digit numbers that do not start with 0.
-pub const SCRATCH_MIN: u64 = 10_000_000;
+pub(crate) const SCRATCH_MIN: u64 = 10_000_000;
 /// One past the largest scratch code.
-pub const SCRATCH_END: u64 = 100_000_000;
+pub(crate) const SCRATCH_END: u64 = 100_000_000;
 
 /// A key or value that [`SecretFile::set`] refuses because writing it would add, split or
 /// remove a line of the file.

@@ -67,7 +67,7 @@ pub fn split(input: &[u8], kind: CodeKind) -> Option<Split<'_>> {
 
 /// Whether the input is the junk password OpenSSH substitutes when it has already decided
 /// to refuse the login (it starts with a backspace).
-pub fn is_dummy_password(input: &[u8]) -> bool {
+pub(crate) fn is_dummy_password(input: &[u8]) -> bool {
     input.first() == Some(&0x08)
 }
 

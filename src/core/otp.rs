@@ -20,12 +20,12 @@ use subtle::ConstantTimeEq;
 use super::sha1_lanes::{KeyedSha1, LANES, WIDE, Wide};
 
 /// Number of distinct six-digit codes.
-pub const CODE_MODULUS: u32 = 1_000_000;
+pub(crate) const CODE_MODULUS: u32 = 1_000_000;
 
 /// The fewest digits a code may have.
-pub const MIN_DIGITS: u32 = 6;
+pub(crate) const MIN_DIGITS: u32 = 6;
 /// The most digits a code may have.
-pub const MAX_DIGITS: u32 = 8;
+pub(crate) const MAX_DIGITS: u32 = 8;
 
 /// The hash under the HMAC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -62,7 +62,7 @@ impl Algorithm {
 
 /// 10^`digits`: the number of distinct codes with that many digits.
 #[must_use]
-pub fn modulus(digits: u32) -> u32 {
+pub(crate) fn modulus(digits: u32) -> u32 {
     10u32.pow(digits)
 }
 

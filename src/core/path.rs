@@ -34,7 +34,7 @@ pub enum PathError {
 /// Whether `user` can stand in a path as one file name of its own: not empty, `.` or `..`,
 /// and without `/` or NUL.
 #[must_use]
-pub fn is_safe_user_name(user: &[u8]) -> bool {
+pub(crate) fn is_safe_user_name(user: &[u8]) -> bool {
     !matches!(user, b"" | b"." | b"..") && !user.iter().any(|&b| b == b'/' || b == 0)
 }
 

@@ -161,7 +161,12 @@ impl KeyedSha1 {
 /// chaining value, then the outer block (inner digest, terminator, length) from its outer
 /// one. Returns the HMAC as five words per lane.
 #[inline(always)]
-pub fn hmac_blocks<V: Vector>(inner: &[u32; 5], outer: &[u32; 5], high: V, low: V) -> [V; 5] {
+pub(crate) fn hmac_blocks<V: Vector>(
+    inner: &[u32; 5],
+    outer: &[u32; 5],
+    high: V,
+    low: V,
+) -> [V; 5] {
     let zero = V::splat(0);
     let mut block = [zero; 16];
     block[0] = high;

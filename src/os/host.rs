@@ -4,8 +4,9 @@
 use std::ffi::CStr;
 
 /// The real user id of the process (the user who ran the command, also under setuid).
+#[cfg(feature = "cli")]
 #[must_use]
-pub fn real_uid() -> u32 {
+pub(crate) fn real_uid() -> u32 {
     // SAFETY: getuid takes no arguments, cannot fail and only reads the process credentials.
     unsafe { libc::getuid() }
 }
@@ -13,7 +14,7 @@ pub fn real_uid() -> u32 {
 /// The real and effective user ids of the process (for the failure log line, as `pam_unix`
 /// writes them).
 #[must_use]
-pub fn uid_and_euid() -> (u32, u32) {
+pub(crate) fn uid_and_euid() -> (u32, u32) {
     // SAFETY: getuid and geteuid take no arguments, cannot fail and only read the process
     // credentials.
     unsafe { (libc::getuid(), libc::geteuid()) }

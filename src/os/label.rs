@@ -74,14 +74,14 @@ pub fn set(file: &File, label: &[u8]) -> io::Result<()> {
 
 /// Whether SELinux is enabled: its file system is mounted where libselinux looks first.
 #[must_use]
-pub fn selinux_enabled() -> bool {
+pub(crate) fn selinux_enabled() -> bool {
     Path::new("/sys/fs/selinux/enforce").exists()
 }
 
 /// `label` (`user:role:type[:level]`, possibly NUL-terminated) with its type replaced by
 /// `new_type`; `None` when it does not have that shape.
 #[must_use]
-pub fn with_type(label: &[u8], new_type: &str) -> Option<Vec<u8>> {
+pub(crate) fn with_type(label: &[u8], new_type: &str) -> Option<Vec<u8>> {
     let label = label.strip_suffix(b"\0").unwrap_or(label);
     let mut parts: Vec<&[u8]> = label.splitn(4, |&b| b == b':').collect();
     if parts.len() < 3 || parts[..3].iter().any(|p| p.is_empty()) {

@@ -24,7 +24,7 @@ pub mod user;
 /// The C library's text for an I/O error (what `strerror`/`perror` print), without the
 /// " (os error N)" suffix the standard library adds. Log lines and messages quote it so they
 /// read like the original tools'.
-pub fn strerror(error: &std::io::Error) -> String {
+pub(crate) fn strerror(error: &std::io::Error) -> String {
     let text = error.to_string();
     match text.rfind(" (os error ") {
         Some(at) => text[..at].to_owned(),

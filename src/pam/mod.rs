@@ -64,7 +64,7 @@ impl PamHooks for GoogleAuthenticator {
 }
 
 /// The one place where outcomes become PAM return codes.
-pub fn pam_code(outcome: Outcome) -> PamResultCode {
+pub(crate) fn pam_code(outcome: Outcome) -> PamResultCode {
     match outcome {
         Outcome::Success => PamResultCode::PAM_SUCCESS,
         Outcome::Failure => PamResultCode::PAM_AUTH_ERR,
@@ -73,7 +73,7 @@ pub fn pam_code(outcome: Outcome) -> PamResultCode {
 }
 
 /// The answer of the hooks the original module does not have.
-pub const UNSUPPORTED: PamResultCode = PamResultCode::PAM_MODULE_UNKNOWN;
+pub(crate) const UNSUPPORTED: PamResultCode = PamResultCode::PAM_MODULE_UNKNOWN;
 
 fn unsupported(pamh: &mut PamHandle, kind: &str) -> PamResultCode {
     let _ = guard::catch(|| {

@@ -48,22 +48,22 @@ use rate_limit::{RateLimit, rate_limit};
 use values::{digits_or_log, file_digits, small_option, totp_algorithm, window_size};
 
 /// Default TOTP step in seconds.
-pub const DEFAULT_STEP_SIZE: u64 = 30;
+pub(crate) const DEFAULT_STEP_SIZE: u64 = 30;
 /// Default number of accepted TOTP/HOTP codes.
-pub const DEFAULT_WINDOW_SIZE: u64 = 3;
+pub(crate) const DEFAULT_WINDOW_SIZE: u64 = 3;
 /// The first step of the TOTP window of `window` steps around step `center`: the window
 /// runs from `-floor((window - 1) / 2)` to `+floor(window / 2)`, one step further into the
 /// future than into the past for an even size, as upstream's. The module and the setup
 /// command's confirmation both use it.
 #[must_use]
-pub fn window_start(center: i64, window: i64) -> i64 {
+pub(crate) fn window_start(center: i64, window: i64) -> i64 {
     center.wrapping_sub((window - 1) / 2)
 }
 
 /// The skew search looks this many steps each way.
-pub const SKEW_SEARCH_STEPS: i64 = 1500;
+pub(crate) const SKEW_SEARCH_STEPS: i64 = 1500;
 /// How many grace-period slots (`LAST0`..`LAST9`) exist.
-pub const GRACE_SLOTS: usize = 10;
+pub(crate) const GRACE_SLOTS: usize = 10;
 
 /// The facts of one attempt that the policy needs besides the file.
 #[derive(Debug, Clone, Copy)]
@@ -198,7 +198,7 @@ pub fn before_prompt(file: &mut SecretFile, ctx: &Ctx<'_>) -> PreDecision {
 /// The line the code check would log for a malformed `STEP_SIZE`, `DIGITS`, `ALGORITHM` or
 /// `WINDOW_SIZE` (in the order the check reads them), which makes every verification code
 /// fail; `None` when codes can be checked. Scratch codes are not affected. For the audit.
-pub fn code_option_problem(file: &SecretFile, ctx: &Ctx<'_>) -> Option<String> {
+pub(crate) fn code_option_problem(file: &SecretFile, ctx: &Ctx<'_>) -> Option<String> {
     let mut logs = Logs::new(false);
     let ok = if file.is_totp() {
         if small_option(file, "STEP_SIZE", DEFAULT_STEP_SIZE, 1..=60).is_none() {

@@ -42,7 +42,7 @@ use super::dir::SecretDir;
 pub const MAX_SIZE: u64 = 64 * 1024;
 
 /// The mode every rewritten secret file gets, as upstream.
-pub const REWRITTEN_MODE: u32 = 0o400;
+pub(crate) const REWRITTEN_MODE: u32 = 0o400;
 
 /// Why [`OpenedFile::read_contents`] gave no contents.
 #[derive(Debug, thiserror::Error)]
