@@ -10,6 +10,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+pub mod flow_scripts;
 pub mod policy_properties;
 pub mod prompt_reread;
 pub mod upstream_unittest;
