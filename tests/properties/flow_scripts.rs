@@ -688,3 +688,66 @@ fn within_the_grace_period_no_code_is_asked() {
         "nothing written within the grace period"
     );
 }
+
+/// A directory where the write's temporary file goes (`<file>~`): the write fails whoever
+/// runs the test, root included.
+fn block_the_write(home: &Home) -> PathBuf {
+    let mut temp = home.file().into_os_string();
+    temp.push("~");
+    let temp = PathBuf::from(temp);
+    fs::create_dir(&temp).expect("a directory in the temporary file's place");
+    temp
+}
+
+/// The lines of a write that could not create its temporary file.
+fn failed_write(home: &Home, temp: &Path) -> Vec<Step> {
+    let why = "File exists";
+    vec![
+        Step::Log(catalogue::temp_create_failed(
+            &temp.display().to_string(),
+            why,
+        )),
+        Step::Log(catalogue::update_failed(&home.path_text(), why)),
+    ]
+}
+
+#[test]
+fn a_failed_write_fails_the_login_that_used_a_scratch_code() {
+    let file = format!("{TOTP}12345678\n");
+    let home = Home::with(&file);
+    let temp = block_the_write(&home);
+    let outcome = home.login(
+        &[],
+        steps(vec![
+            opening(None),
+            vec![
+                Step::Converse(PROMPT, Some("12345678".into()), None),
+                Step::Log(catalogue::accepted(USER)),
+            ],
+            failed_write(&home, &temp),
+            failure_line(),
+        ]),
+    );
+    assert_eq!(outcome, Outcome::Failure);
+    assert_eq!(home.contents(), file, "the scratch code is still there");
+}
+
+#[test]
+fn with_allow_readonly_a_failed_write_lets_the_login_through() {
+    let file = format!("{TOTP}\" DISALLOW_REUSE\n");
+    let home = Home::with(&file);
+    let temp = block_the_write(&home);
+    let outcome = home.login(
+        &["allow_readonly"],
+        steps(vec![
+            opening(None),
+            vec![
+                Step::Converse(PROMPT, Some(code()), None),
+                Step::Log(catalogue::accepted(USER)),
+            ],
+            failed_write(&home, &temp),
+        ]),
+    );
+    assert_eq!(outcome, Outcome::Success);
+    assert_eq!(home.contents(), file, "nothing recorded");
+}
