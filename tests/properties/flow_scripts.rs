@@ -751,3 +751,121 @@ fn with_allow_readonly_a_failed_write_lets_the_login_through() {
     assert_eq!(outcome, Outcome::Success);
     assert_eq!(home.contents(), file, "nothing recorded");
 }
+
+// ----------------------------------------------------------------------------------------
+// The file changed while the prompt is open: what was read before the prompt is used after
+// it only while the file is unchanged.
+
+const OTHER_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY";
+
+/// The steps of one prompted login in which `hook` changes the file while the prompt is
+/// open and the typed `answer` is then judged with `then`.
+fn prompted_with(answer: String, hook: impl FnOnce() + 'static, then: Vec<Step>) -> Vec<Step> {
+    steps(vec![
+        opening(None),
+        vec![Step::Converse(
+            PROMPT,
+            Some(answer),
+            Some(Hook(Box::new(hook))),
+        )],
+        then,
+    ])
+}
+
+fn refused() -> Vec<Step> {
+    steps(vec![
+        vec![Step::Log(catalogue::invalid_code(USER))],
+        failure_line(),
+    ])
+}
+
+fn replace_by_rename(path: &Path, contents: &str) {
+    let temp = path.with_extension("new");
+    write_secret(&temp, contents);
+    fs::rename(&temp, path).expect("rename the new secret file into place");
+}
+
+/// The same number of bytes written over the file in place, after a pause longer than the
+/// file system's clock tick (kernels before 6.13 stamp changes with a tick of a few
+/// milliseconds), so the change shows in the file's times.
+fn edit_in_place(path: &Path, contents: &str) {
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let before = fs::metadata(path).expect("stat the secret file").len();
+    assert_eq!(contents.len() as u64, before, "the edit keeps the size");
+    fs::write(path, contents).expect("rewrite the secret file in place");
+}
+
+#[test]
+fn a_secret_renamed_over_the_file_during_the_prompt_counts_for_the_answer() {
+    let new = format!("{OTHER_SECRET}\n\" TOTP_AUTH\n");
+    for (typed, then) in [
+        (code(), refused()),
+        (
+            totp_code(OTHER_SECRET, T as u64),
+            vec![Step::Log(catalogue::accepted(USER))],
+        ),
+    ] {
+        let home = Home::with(TOTP);
+        let (path, new) = (home.file(), new.clone());
+        let script = prompted_with(typed, move || replace_by_rename(&path, &new), then);
+        home.login(&[], script);
+    }
+}
+
+#[test]
+fn a_secret_edited_in_place_during_the_prompt_counts_for_the_answer() {
+    let new = "ABCDEFGHIJKLMNOP\n\" TOTP_AUTH\n";
+    for (typed, then) in [
+        (code(), refused()),
+        (
+            totp_code("ABCDEFGHIJKLMNOP", T as u64),
+            vec![Step::Log(catalogue::accepted(USER))],
+        ),
+    ] {
+        let home = Home::with(TOTP);
+        let path = home.file();
+        let script = prompted_with(typed, move || edit_in_place(&path, new), then);
+        home.login(&[], script);
+    }
+}
+
+#[test]
+fn a_file_opened_to_others_during_the_prompt_is_refused() {
+    let home = Home::with(TOTP);
+    let path = home.file();
+    let chmod = move || {
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod 0644");
+    };
+    let then = steps(vec![
+        vec![Step::Log(catalogue::permissions(
+            &home.path_text(),
+            0o644,
+            0o600,
+        ))],
+        refused(),
+    ]);
+    assert_eq!(
+        home.login(&[], prompted_with(code(), chmod, then)),
+        Outcome::Failure
+    );
+}
+
+#[test]
+fn a_file_removed_during_the_prompt_is_refused() {
+    let home = Home::with(TOTP);
+    let path = home.file();
+    let remove = move || fs::remove_file(&path).expect("remove the secret file");
+    let why = "No such file or directory";
+    let then = steps(vec![
+        vec![Step::Log(catalogue::read_failed(
+            &home.path_text(),
+            USER,
+            why,
+        ))],
+        refused(),
+    ]);
+    assert_eq!(
+        home.login(&[], prompted_with(code(), remove, then)),
+        Outcome::Failure
+    );
+}

@@ -12,5 +12,4 @@ mod support;
 
 pub mod flow_scripts;
 pub mod policy_properties;
-pub mod prompt_reread;
 pub mod upstream_unittest;
