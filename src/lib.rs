@@ -25,8 +25,12 @@
 // A panic is caught at the PAM boundary and fails the login, but it is still a bug: the
 // library says why an impossible case cannot happen instead of unwrapping it (tests may).
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// What the module must not call (clippy.toml): files, clock and environment outside src/os.
+#![deny(clippy::disallowed_methods)]
 
+// The setup and audit commands read their arguments, the environment and files.
 #[cfg(feature = "cli")]
+#[allow(clippy::disallowed_methods)]
 pub mod cli;
 pub mod core;
 #[allow(unsafe_code)]

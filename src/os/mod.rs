@@ -9,14 +9,21 @@
 //! no working directory, no static buffers), so the module is safe to run in many threads of
 //! one host process at once. Each module has its own error type; none of them carries a secret.
 
+#[allow(clippy::disallowed_methods)] // files or the clock: what this module is for
 pub mod clock;
+#[allow(clippy::disallowed_methods)] // files or the clock: what this module is for
 pub mod dir;
+#[allow(clippy::disallowed_methods)] // files or the clock: what this module is for
 pub mod fsid;
+#[allow(clippy::disallowed_methods)] // files or the clock: what this module is for
 pub mod host;
+#[allow(clippy::disallowed_methods)] // files or the clock: what this module is for
 pub mod install;
+#[allow(clippy::disallowed_methods)] // files or the clock: what this module is for
 pub mod label;
 pub mod random;
 pub mod simd;
+#[allow(clippy::disallowed_methods)] // files or the clock: what this module is for
 pub mod store;
 pub mod terminal;
 pub mod user;
