@@ -18,6 +18,7 @@ use std::rc::Rc;
 
 use pam_google_authenticator::core::catalogue;
 use pam_google_authenticator::core::log::{Level, LogLine};
+use pam_google_authenticator::os::fsid::{FsIdError, FsIdGuard, FsIds, RestoreError, Stuck};
 use pam_google_authenticator::os::user::{LookupError, UserInfo};
 use pam_google_authenticator::pam::flow::{self, Outcome, Pam, System};
 use zeroize::Zeroizing;
@@ -65,10 +66,22 @@ impl std::fmt::Debug for Hook {
     }
 }
 
+/// One switch of the file-system ids, or one switch back, and how it ends. Scripts that
+/// give none of these let every switch happen for real; one that gives some must use them
+/// up, in order (a switch that succeeds happens for real).
+#[derive(Debug)]
+enum Ids {
+    /// The switch to the user's ids: done, or refused with this error (nothing switched).
+    Switch(Result<(), FsIdError>),
+    /// The switch back: done, and then reported as failed with this error when given.
+    Restore(Option<RestoreError>),
+}
+
 /// The script both fakes share, and the account they describe.
 #[derive(Clone)]
 struct Script {
     steps: Rc<RefCell<VecDeque<Step>>>,
+    ids: Rc<RefCell<VecDeque<Ids>>>,
     home: PathBuf,
 }
 
@@ -181,6 +194,23 @@ impl System for ScriptSystem {
             s => Script::unexpected("user_by_uid()", &s),
         }
     }
+    fn switch_ids(&mut self, ids: FsIds) -> Result<FsIdGuard, FsIdError> {
+        let planned = self.0.ids.borrow_mut().pop_front();
+        match planned {
+            None | Some(Ids::Switch(Ok(()))) => FsIdGuard::switch(ids),
+            Some(Ids::Switch(Err(e))) => Err(e),
+            Some(other) => panic!("the flow switched the fs ids; the plan expected {other:?}"),
+        }
+    }
+    fn restore_ids(&mut self, guard: FsIdGuard) -> Result<(), RestoreError> {
+        let planned = self.0.ids.borrow_mut().pop_front();
+        let restored = guard.restore();
+        match planned {
+            None | Some(Ids::Restore(None)) => restored,
+            Some(Ids::Restore(Some(e))) => Err(e),
+            Some(other) => panic!("the flow switched the fs ids back; the plan expected {other:?}"),
+        }
+    }
     fn sha1_wide(&mut self) -> Option<pam_google_authenticator::core::sha1_lanes::Wide> {
         match self.0.next("sha1_wide()") {
             Step::Wide => None,
@@ -227,8 +257,14 @@ impl Home {
     /// Runs one login with `args` against `steps`; returns its outcome once the script is
     /// used up exactly.
     fn login(&self, args: &[&str], steps: Vec<Step>) -> Outcome {
+        self.login_with_ids(args, steps, Vec::new())
+    }
+
+    /// [`login`](Self::login) with a plan for the switches of fs ids, used up as well.
+    fn login_with_ids(&self, args: &[&str], steps: Vec<Step>, ids: Vec<Ids>) -> Outcome {
         let script = Script {
             steps: Rc::new(RefCell::new(steps.into())),
+            ids: Rc::new(RefCell::new(ids.into())),
             home: self.dir.path().to_owned(),
         };
         let outcome = flow::authenticate(
@@ -245,6 +281,16 @@ impl Home {
         assert!(
             left.is_empty(),
             "the flow ended before these steps: {left:?}"
+        );
+        let ids: Vec<String> = script
+            .ids
+            .borrow()
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect();
+        assert!(
+            ids.is_empty(),
+            "the flow ended before these switches: {ids:?}"
         );
         outcome
     }
@@ -868,4 +914,97 @@ fn a_file_removed_during_the_prompt_is_refused() {
         home.login(&[], prompted_with(code(), remove, then)),
         Outcome::Failure
     );
+}
+
+// ----------------------------------------------------------------------------------------
+// The switch of fs ids fails
+
+fn stuck() -> RestoreError {
+    RestoreError {
+        uid: Some(Stuck {
+            original: 0,
+            current: 4242,
+        }),
+        gid: None,
+    }
+}
+
+fn own_gid() -> u32 {
+    // SAFETY: getgid takes no arguments, cannot fail and touches no memory of ours.
+    unsafe { libc::getgid() }
+}
+
+#[test]
+fn a_refused_switch_to_the_users_uid_fails_before_the_prompt() {
+    let home = Home::with(TOTP);
+    let outcome = home.login_with_ids(
+        &[],
+        steps(vec![
+            opening(None),
+            vec![Step::Log(catalogue::uid_switch_failed(USER))],
+            failure_line(),
+        ]),
+        vec![Ids::Switch(Err(FsIdError::Uid { uid: 4242 }))],
+    );
+    assert_eq!(outcome, Outcome::Failure);
+}
+
+#[test]
+fn a_refused_switch_to_the_users_gid_fails_before_the_prompt() {
+    let home = Home::with(TOTP);
+    let outcome = home.login_with_ids(
+        &[],
+        steps(vec![
+            opening(None),
+            vec![Step::Log(catalogue::gid_switch_failed(USER, own_gid()))],
+            failure_line(),
+        ]),
+        vec![Ids::Switch(Err(FsIdError::Gid { gid: 4242 }))],
+    );
+    assert_eq!(outcome, Outcome::Failure);
+}
+
+#[test]
+fn a_failed_switch_back_fails_the_login_before_the_prompt() {
+    let home = Home::with(TOTP);
+    let outcome = home.login_with_ids(
+        &[],
+        steps(vec![
+            opening(None),
+            vec![Step::Log(catalogue::identity_restore_failed(
+                &stuck().to_string(),
+            ))],
+            failure_line(),
+        ]),
+        vec![Ids::Switch(Ok(())), Ids::Restore(Some(stuck()))],
+    );
+    assert_eq!(outcome, Outcome::Failure);
+}
+
+#[test]
+fn a_failed_switch_back_after_the_write_fails_a_login_with_a_right_scratch_code() {
+    let file = format!("{TOTP}12345678\n");
+    let home = Home::with(&file);
+    let outcome = home.login_with_ids(
+        &[],
+        steps(vec![
+            opening(None),
+            vec![
+                Step::Converse(PROMPT, Some("12345678".into()), None),
+                Step::Log(catalogue::accepted(USER)),
+                Step::Log(catalogue::identity_restore_failed(&stuck().to_string())),
+            ],
+            failure_line(),
+        ]),
+        vec![
+            Ids::Switch(Ok(())),
+            Ids::Restore(None),
+            Ids::Switch(Ok(())),
+            Ids::Restore(None),
+            Ids::Switch(Ok(())),
+            Ids::Restore(Some(stuck())),
+        ],
+    );
+    assert_eq!(outcome, Outcome::Failure);
+    assert_eq!(home.contents(), TOTP, "the code is used up all the same");
 }

@@ -31,7 +31,7 @@ use crate::core::policy::{
 };
 use crate::core::sha1_lanes::Wide;
 use crate::os::dir::SecretDir;
-use crate::os::fsid::{FsIdError, FsIdGuard, FsIds};
+use crate::os::fsid::{FsIdError, FsIdGuard, FsIds, RestoreError};
 use crate::os::store::{
     CheckError, Durability, LOCK_TIMEOUT, LockError, LockedFile, OpenedFile, PermPolicy, ReadError,
     WriteError, WriteStep,
@@ -79,6 +79,15 @@ pub trait System {
     fn user_by_name(&mut self, name: &[u8]) -> Result<UserInfo, LookupError>;
     /// Looks a user up by uid.
     fn user_by_uid(&mut self, uid: u32) -> Result<UserInfo, LookupError>;
+    /// Switches the calling thread's file-system ids to `ids` for one file access
+    /// ([`FsIdGuard::switch`]; a test may make it fail).
+    fn switch_ids(&mut self, ids: FsIds) -> Result<FsIdGuard, FsIdError> {
+        FsIdGuard::switch(ids)
+    }
+    /// Switches them back ([`FsIdGuard::restore`]; a test may report a failure).
+    fn restore_ids(&mut self, guard: FsIdGuard) -> Result<(), RestoreError> {
+        guard.restore()
+    }
     /// HMAC-SHA1 on the CPU's wide registers, if it has some (none by default: the codes
     /// are the same, computed four at a time).
     fn sha1_wide(&mut self) -> Option<Wide> {
@@ -332,7 +341,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
     /// fails, `f`'s result is returned but the attempt is marked failed: the original exits
     /// the whole host process there; failing this login closed is enough.
     fn as_user<T>(&mut self, f: impl FnOnce() -> T) -> Option<T> {
-        let guard = match FsIdGuard::switch(self.ids) {
+        let guard = match self.sys.switch_ids(self.ids) {
             Ok(g) => g,
             Err(FsIdError::Uid { .. }) => {
                 self.identity_failed = true;
@@ -346,7 +355,7 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
             }
         };
         let out = f();
-        if let Err(e) = guard.restore() {
+        if let Err(e) = self.sys.restore_ids(guard) {
             self.identity_failed = true;
             self.say(catalogue::identity_restore_failed(&e.to_string()));
         }
