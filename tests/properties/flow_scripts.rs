@@ -82,8 +82,14 @@ enum Ids {
 struct Script {
     steps: Rc<RefCell<VecDeque<Step>>>,
     ids: Rc<RefCell<VecDeque<Ids>>>,
+    /// Run before every switch of fs ids (every file access of the flow), with its count
+    /// from 1: something another process does to the file at that moment.
+    on_switch: Rc<RefCell<Option<OnSwitch>>>,
+    switches: Rc<std::cell::Cell<usize>>,
     home: PathBuf,
 }
+
+type OnSwitch = Box<dyn FnMut(usize)>;
 
 impl Script {
     fn next(&self, call: &str) -> Step {
@@ -195,6 +201,11 @@ impl System for ScriptSystem {
         }
     }
     fn switch_ids(&mut self, ids: FsIds) -> Result<FsIdGuard, FsIdError> {
+        if let Some(f) = self.0.on_switch.borrow_mut().as_mut() {
+            let n = self.0.switches.get() + 1;
+            self.0.switches.set(n);
+            f(n);
+        }
         let planned = self.0.ids.borrow_mut().pop_front();
         match planned {
             None | Some(Ids::Switch(Ok(()))) => FsIdGuard::switch(ids),
@@ -262,9 +273,26 @@ impl Home {
 
     /// [`login`](Self::login) with a plan for the switches of fs ids, used up as well.
     fn login_with_ids(&self, args: &[&str], steps: Vec<Step>, ids: Vec<Ids>) -> Outcome {
+        self.run(args, steps, ids, None)
+    }
+
+    /// [`login`](Self::login) with `on_switch` run before every switch of fs ids.
+    fn login_while(&self, args: &[&str], steps: Vec<Step>, on_switch: OnSwitch) -> Outcome {
+        self.run(args, steps, Vec::new(), Some(on_switch))
+    }
+
+    fn run(
+        &self,
+        args: &[&str],
+        steps: Vec<Step>,
+        ids: Vec<Ids>,
+        on_switch: Option<OnSwitch>,
+    ) -> Outcome {
         let script = Script {
             steps: Rc::new(RefCell::new(steps.into())),
             ids: Rc::new(RefCell::new(ids.into())),
+            on_switch: Rc::new(RefCell::new(on_switch)),
+            switches: Rc::new(std::cell::Cell::new(0)),
             home: self.dir.path().to_owned(),
         };
         let outcome = flow::authenticate(
@@ -1007,4 +1035,65 @@ fn a_failed_switch_back_after_the_write_fails_a_login_with_a_right_scratch_code(
     );
     assert_eq!(outcome, Outcome::Failure);
     assert_eq!(home.contents(), TOTP, "the code is used up all the same");
+}
+
+// ----------------------------------------------------------------------------------------
+// Another login replaces the file between the flow's steps
+
+#[test]
+fn a_file_replaced_just_before_the_lock_is_opened_again_and_used() {
+    // The second file access is the lock that records the used step: another login renames
+    // a file with another scratch code over the name just before it.
+    let file = format!("{TOTP}\" DISALLOW_REUSE\n");
+    let home = Home::with(&file);
+    let path = home.file();
+    let replacement = format!("{TOTP}\" DISALLOW_REUSE\n55555555\n");
+    let new = replacement.clone();
+    let outcome = home.login_while(
+        &[],
+        steps(vec![
+            opening(None),
+            vec![
+                Step::Converse(PROMPT, Some(code()), None),
+                Step::Log(catalogue::accepted(USER)),
+            ],
+        ]),
+        Box::new(move |n| {
+            if n == 2 {
+                replace_by_rename(&path, &new);
+            }
+        }),
+    );
+    assert_eq!(outcome, Outcome::Success);
+    assert_eq!(
+        home.contents(),
+        format!("{TOTP}\" DISALLOW_REUSE {}\n55555555\n", T / 30),
+        "the step is recorded in the file now at the path, which keeps its scratch code"
+    );
+}
+
+#[test]
+fn a_file_replaced_before_every_lock_is_given_up_on() {
+    let file = format!("{TOTP}\" DISALLOW_REUSE\n");
+    let home = Home::with(&file);
+    let path = home.file();
+    let again = file.clone();
+    let outcome = home.login_while(
+        &[],
+        steps(vec![
+            opening(None),
+            vec![
+                Step::Converse(PROMPT, Some(code()), None),
+                Step::Log(catalogue::keeps_changing(&home.path_text())),
+                Step::Log(catalogue::invalid_code(USER)),
+            ],
+            failure_line(),
+        ]),
+        Box::new(move |n| {
+            if n >= 2 {
+                replace_by_rename(&path, &again);
+            }
+        }),
+    );
+    assert_eq!(outcome, Outcome::Failure);
 }
