@@ -78,53 +78,72 @@ mod x86 {
     }
 
     fn with_avx2(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64; WIDE]) -> [u32; WIDE] {
-        let first: [u64; 8] = std::array::from_fn(|i| counters[i]);
-        let second: [u64; 8] = std::array::from_fn(|i| counters[8 + i]);
+        let half = |from: usize| -> [u64; 8] { std::array::from_fn(|i| counters[from + i]) };
         // SAFETY: `best` hands this function out only when glibc reports AVX2 usable.
-        let (a, b) = unsafe { (avx2(inner, outer, &first), avx2(inner, outer, &second)) };
+        let (a, b) = unsafe { (avx2(inner, outer, &half(0)), avx2(inner, outer, &half(8))) };
         std::array::from_fn(|i| if i < 8 { a[i] } else { b[i - 8] })
     }
 
-    /// The truncated words of sixteen lanes of HMAC-SHA1.
+    /// Sixteen lanes of HMAC-SHA1 in one AVX-512 register.
     #[target_feature(enable = "avx512f")]
     fn avx512(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64; WIDE]) -> [u32; WIDE] {
-        let high = counters.map(|c| (c >> 32) as u32);
-        let low = counters.map(|c| c as u32);
-        // SAFETY: each array is 64 bytes, the size of the (unaligned) load.
-        let (high, low) = unsafe {
-            (
-                _mm512_loadu_si512(high.as_ptr().cast()),
-                _mm512_loadu_si512(low.as_ptr().cast()),
-            )
-        };
-        let digest = hmac_blocks(inner, outer, Z(high), Z(low)).map(|v| {
-            let mut words = [0u32; WIDE];
-            // SAFETY: `words` is 64 bytes, the size of the (unaligned) store.
-            unsafe { _mm512_storeu_si512(words.as_mut_ptr().cast(), v.0) };
-            words
-        });
+        truncated::<Z, WIDE>(inner, outer, counters)
+    }
+
+    /// Eight lanes of HMAC-SHA1 in one AVX2 register.
+    #[target_feature(enable = "avx2")]
+    fn avx2(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64; 8]) -> [u32; 8] {
+        truncated::<Y, 8>(inner, outer, counters)
+    }
+
+    /// A register of `N` lanes, filled from and emptied into arrays.
+    trait Lanes<const N: usize>: Vector {
+        fn load(words: [u32; N]) -> Self;
+        fn store(self) -> [u32; N];
+    }
+
+    /// RFC 4226's truncated word of HMAC-SHA1 for each of `N` counters, one per lane of `V`.
+    /// Inlined into the caller, which is compiled for `V`'s instruction set.
+    #[inline(always)]
+    fn truncated<V: Lanes<N>, const N: usize>(
+        inner: &[u32; 5],
+        outer: &[u32; 5],
+        counters: &[u64; N],
+    ) -> [u32; N] {
+        let high = V::load(counters.map(|c| (c >> 32) as u32));
+        let low = V::load(counters.map(|c| c as u32));
+        let digest = hmac_blocks(inner, outer, high, low).map(V::store);
         std::array::from_fn(|lane| truncate(digest.map(|words| words[lane])))
     }
 
-    /// The truncated words of eight lanes of HMAC-SHA1.
-    #[target_feature(enable = "avx2")]
-    fn avx2(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64; 8]) -> [u32; 8] {
-        let high = counters.map(|c| (c >> 32) as u32);
-        let low = counters.map(|c| c as u32);
-        // SAFETY: each array is 32 bytes, the size of the (unaligned) load.
-        let (high, low) = unsafe {
-            (
-                _mm256_loadu_si256(high.as_ptr().cast()),
-                _mm256_loadu_si256(low.as_ptr().cast()),
-            )
-        };
-        let digest = hmac_blocks(inner, outer, Y(high), Y(low)).map(|v| {
-            let mut words = [0u32; 8];
-            // SAFETY: `words` is 32 bytes, the size of the (unaligned) store.
-            unsafe { _mm256_storeu_si256(words.as_mut_ptr().cast(), v.0) };
+    impl Lanes<16> for Z {
+        #[inline(always)]
+        fn load(words: [u32; 16]) -> Z {
+            // SAFETY: see the type; `words` is 64 bytes, the size of the (unaligned) load.
+            Z(unsafe { _mm512_loadu_si512(words.as_ptr().cast()) })
+        }
+        #[inline(always)]
+        fn store(self) -> [u32; 16] {
+            let mut words = [0u32; 16];
+            // SAFETY: see the type; `words` is 64 bytes, the size of the (unaligned) store.
+            unsafe { _mm512_storeu_si512(words.as_mut_ptr().cast(), self.0) };
             words
-        });
-        std::array::from_fn(|lane| truncate(digest.map(|words| words[lane])))
+        }
+    }
+
+    impl Lanes<8> for Y {
+        #[inline(always)]
+        fn load(words: [u32; 8]) -> Y {
+            // SAFETY: see the type; `words` is 32 bytes, the size of the (unaligned) load.
+            Y(unsafe { _mm256_loadu_si256(words.as_ptr().cast()) })
+        }
+        #[inline(always)]
+        fn store(self) -> [u32; 8] {
+            let mut words = [0u32; 8];
+            // SAFETY: see the type; `words` is 32 bytes, the size of the (unaligned) store.
+            unsafe { _mm256_storeu_si256(words.as_mut_ptr().cast(), self.0) };
+            words
+        }
     }
 
     /// Sixteen lanes in an AVX-512 register. Values exist only inside [`avx512`], which is

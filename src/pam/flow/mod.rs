@@ -157,10 +157,7 @@ pub fn authenticate<P: Pam, S: System, A: AsRef<[u8]>>(
     if outcome == Outcome::Failure {
         run.log_failure();
     }
-    if options.debug {
-        let line = catalogue::end(&run.user_text, outcome.description());
-        run.pam.log(Level::Info, &format!("debug: {line}"));
-    }
+    run.debug(|r| catalogue::end(&r.user_text, outcome.description()));
     outcome
 }
 
