@@ -1,7 +1,6 @@
 //! The setup command's option parser on arbitrary argument vectors (NUL separates the
 //! arguments, any other byte may appear in one): it never panics, and the options it
-//! accepts are within the ranges upstream enforces. (Building clap's parser dominates the
-//! cost of an execution, so each input is parsed once.)
+//! accepts are within the ranges upstream enforces. Each input is parsed once.
 #![no_main]
 
 use std::ffi::OsString;

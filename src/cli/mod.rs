@@ -11,13 +11,14 @@
 //! scratch codes are uniform, and root can enrol another user with `--user`, doing the file
 //! work as that user.
 //!
-//! [`options`] parses the command line, [`enrol`] makes the secret and the file, [`url`] and
-//! [`qr`] make what the app scans, and [`prompt`] asks the questions; this module runs them
-//! in upstream's order.
+//! [`options`] parses the command line (with `getopt`, glibc's `getopt_long` rules),
+//! [`enrol`] makes the secret and the file, [`url`] and [`qr`] make what the app scans, and
+//! [`prompt`] asks the questions; this module runs them in upstream's order.
 #![forbid(unsafe_code)]
 
 pub mod audit;
 pub mod enrol;
+mod getopt;
 pub mod options;
 pub mod prompt;
 pub mod qr;
@@ -57,15 +58,20 @@ const DEFAULT_WINDOW: u32 = policy::DEFAULT_WINDOW_SIZE as u32;
 /// Runs the command with the process's arguments and standard streams.
 #[must_use]
 pub fn main() -> ExitCode {
-    ExitCode::from(run(std::env::args_os().skip(1)))
+    ExitCode::from(run(std::env::args_os()))
 }
 
-/// Runs the command with `args` (without the program name); gives the exit status.
-pub fn run<I>(args: I) -> u8
+/// Runs the command with `argv` (the program name first, which getopt's complaints start
+/// with, as glibc's start with `argv[0]`); gives the exit status.
+pub fn run<I>(argv: I) -> u8
 where
     I: IntoIterator<Item = OsString>,
 {
-    let options = match options::parse(args) {
+    let mut argv = argv.into_iter();
+    let program = argv
+        .next()
+        .unwrap_or_else(|| OsString::from("google-authenticator"));
+    let options = match options::parse_as(&program, argv) {
         Parsed::Run(options) => options,
         Parsed::Usage => {
             out(options::USAGE);

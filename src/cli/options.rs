@@ -1,17 +1,10 @@
-//! The command line: upstream's options, parsed with clap and then checked in command-line
-//! order with upstream's messages.
-//!
-//! clap does the tokenising (short clusters such as `-tdf`, `-r3`, `--label=x` and `--label x`,
-//! unambiguous long prefixes, stopping at the first non-option like getopt's `+`). It is told
-//! to accept every option any number of times, so the duplicate and exclusion checks can run
-//! here, one occurrence at a time in the order given, exactly as upstream's getopt loop does:
-//! the first problem on the command line is the one reported.
+//! The command line: upstream's options, read by `cli::getopt` as glibc's `getopt_long`
+//! reads them, and checked one at a time in command-line order with upstream's messages.
+//! The first problem on the command line is the one reported, whether getopt's or upstream's.
 
 use std::ffi::{OsStr, OsString};
 
-use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{Arg, ArgAction, ArgMatches, Command};
-
+use super::getopt::{Found, Getopt, Opt};
 use crate::core::cnum::strtol;
 use crate::core::otp::Algorithm;
 
@@ -197,163 +190,136 @@ pub enum Parsed {
     BadOption(String),
 }
 
-/// Parses `args` (without the program name).
+/// The options, by their long names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Name {
+    Help,
+    Version,
+    CounterBased,
+    NoConfirm,
+    TimeBased,
+    DisallowReuse,
+    AllowReuse,
+    Force,
+    Label,
+    Issuer,
+    Quiet,
+    QrMode,
+    RateLimit,
+    RateTime,
+    NoRateLimit,
+    Secret,
+    StepSize,
+    WindowSize,
+    MinimalWindow,
+    EmergencyCodes,
+    Digits,
+    Algorithm,
+    User,
+}
+
+/// The options, in upstream's order (its error for an ambiguous abbreviation lists them in
+/// this order), then the fork's two and `--user`.
+const OPTIONS: &[Opt<Name>] = &[
+    flag(Name::Help, "help", Some(b'h')),
+    flag(Name::Version, "version", None),
+    flag(Name::CounterBased, "counter-based", Some(b'c')),
+    flag(Name::NoConfirm, "no-confirm", Some(b'C')),
+    flag(Name::TimeBased, "time-based", Some(b't')),
+    flag(Name::DisallowReuse, "disallow-reuse", Some(b'd')),
+    flag(Name::AllowReuse, "allow-reuse", Some(b'D')),
+    flag(Name::Force, "force", Some(b'f')),
+    valued(Name::Label, "label", Some(b'l')),
+    valued(Name::Issuer, "issuer", Some(b'i')),
+    flag(Name::Quiet, "quiet", Some(b'q')),
+    valued(Name::QrMode, "qr-mode", Some(b'Q')),
+    valued(Name::RateLimit, "rate-limit", Some(b'r')),
+    valued(Name::RateTime, "rate-time", Some(b'R')),
+    flag(Name::NoRateLimit, "no-rate-limit", Some(b'u')),
+    valued(Name::Secret, "secret", Some(b's')),
+    valued(Name::StepSize, "step-size", Some(b'S')),
+    valued(Name::WindowSize, "window-size", Some(b'w')),
+    flag(Name::MinimalWindow, "minimal-window", Some(b'W')),
+    valued(Name::EmergencyCodes, "emergency-codes", Some(b'e')),
+    valued(Name::Digits, "digits", Some(b'g')),
+    valued(Name::Algorithm, "algorithm", Some(b'a')),
+    valued(Name::User, "user", None),
+];
+
+const fn flag(id: Name, long: &'static str, short: Option<u8>) -> Opt<Name> {
+    Opt {
+        id,
+        short,
+        long,
+        takes_value: false,
+    }
+}
+
+const fn valued(id: Name, long: &'static str, short: Option<u8>) -> Opt<Name> {
+    Opt {
+        id,
+        short,
+        long,
+        takes_value: true,
+    }
+}
+
+/// Parses `args` (without the program name), naming the program `google-authenticator` in
+/// getopt's complaints.
 #[must_use]
 pub fn parse<I>(args: I) -> Parsed
 where
     I: IntoIterator<Item = OsString>,
 {
-    let argv: Vec<OsString> = std::iter::once(OsString::from("google-authenticator"))
-        .chain(args)
-        .collect();
-    let matches = match command().try_get_matches_from(&argv) {
-        Ok(matches) => matches,
-        Err(error) => {
-            let last = argv.last().map(|a| a.to_string_lossy().into_owned());
-            return Parsed::BadOption(getopt_message(&error, last.as_deref().unwrap_or("")));
-        }
-    };
-    check(&matches)
+    parse_as(OsStr::new("google-authenticator"), args)
 }
 
-/// One option occurrence, in command-line order.
-struct Occurrence<'a> {
-    index: usize,
-    id: &'static str,
-    value: Option<&'a OsString>,
-}
-
-const FLAGS: &[&str] = &[
-    "help",
-    "version",
-    "counter-based",
-    "no-confirm",
-    "time-based",
-    "disallow-reuse",
-    "allow-reuse",
-    "force",
-    "quiet",
-    "no-rate-limit",
-    "minimal-window",
-];
-
-const VALUED: &[&str] = &[
-    "label",
-    "issuer",
-    "qr-mode",
-    "rate-limit",
-    "rate-time",
-    "secret",
-    "step-size",
-    "window-size",
-    "emergency-codes",
-    "digits",
-    "algorithm",
-    "user",
-];
-
-fn command() -> Command {
-    let flag = |id: &'static str, short: Option<char>| {
-        // Each occurrence appends a value, so every one has its own index.
-        let arg = Arg::new(id)
-            .long(id)
-            .action(ArgAction::Append)
-            .num_args(0)
-            .default_missing_value("");
-        match short {
-            Some(c) => arg.short(c),
-            None => arg,
-        }
-    };
-    let valued = |id: &'static str, short: Option<char>| {
-        let arg = Arg::new(id)
-            .long(id)
-            .action(ArgAction::Append)
-            .num_args(1)
-            .allow_hyphen_values(true)
-            .value_parser(clap::builder::OsStringValueParser::new());
-        match short {
-            Some(c) => arg.short(c),
-            None => arg,
-        }
-    };
-    Command::new("google-authenticator")
-        .disable_help_flag(true)
-        .disable_version_flag(true)
-        .disable_help_subcommand(true)
-        .infer_long_args(true)
-        .dont_delimit_trailing_values(true)
-        .arg(flag("help", Some('h')))
-        .arg(flag("version", None))
-        .arg(flag("counter-based", Some('c')))
-        .arg(flag("no-confirm", Some('C')))
-        .arg(flag("time-based", Some('t')))
-        .arg(flag("disallow-reuse", Some('d')))
-        .arg(flag("allow-reuse", Some('D')))
-        .arg(flag("force", Some('f')))
-        .arg(flag("quiet", Some('q')))
-        .arg(flag("no-rate-limit", Some('u')))
-        .arg(flag("minimal-window", Some('W')))
-        .arg(valued("label", Some('l')))
-        .arg(valued("issuer", Some('i')))
-        .arg(valued("qr-mode", Some('Q')))
-        .arg(valued("rate-limit", Some('r')))
-        .arg(valued("rate-time", Some('R')))
-        .arg(valued("secret", Some('s')))
-        .arg(valued("step-size", Some('S')))
-        .arg(valued("window-size", Some('w')))
-        .arg(valued("emergency-codes", Some('e')))
-        .arg(valued("digits", Some('g')))
-        .arg(valued("algorithm", Some('a')))
-        .arg(valued("user", None))
-        .arg(
-            Arg::new("extra")
-                .num_args(1..)
-                .trailing_var_arg(true)
-                .value_parser(clap::builder::OsStringValueParser::new()),
-        )
-}
-
-/// Runs upstream's checks over the occurrences in command-line order.
-fn check(matches: &ArgMatches) -> Parsed {
-    let mut occurrences = Vec::new();
-    for &id in FLAGS.iter().filter(|id| given(matches, id)) {
-        for index in matches.indices_of(id).into_iter().flatten() {
-            occurrences.push(Occurrence {
-                index,
-                id,
-                value: None,
-            });
+/// Parses `args` (without the program name); getopt's complaints start with `program`, as
+/// glibc's start with `argv[0]`.
+#[must_use]
+pub fn parse_as<I>(program: &OsStr, args: I) -> Parsed
+where
+    I: IntoIterator<Item = OsString>,
+{
+    let args: Vec<OsString> = args.into_iter().collect();
+    let mut getopt = Getopt::new(program, &args, OPTIONS);
+    let mut checks = Checks::default();
+    for found in getopt.by_ref() {
+        let outcome = match found {
+            Found::Opt(id, value) => checks.apply(id, value.unwrap_or_default()),
+            Found::Complaint(line) => Err(Parsed::BadOption(line)),
+        };
+        if let Err(parsed) = outcome {
+            return parsed;
         }
     }
-    for &id in VALUED.iter().filter(|id| given(matches, id)) {
-        let values = matches.get_many::<OsString>(id).into_iter().flatten();
-        let indices = matches.indices_of(id).into_iter().flatten();
-        for (index, value) in indices.zip(values) {
-            occurrences.push(Occurrence {
-                index,
-                id,
-                value: Some(value),
-            });
-        }
+    if !getopt.rest().is_empty() {
+        return Parsed::Usage;
     }
-    occurrences.sort_by_key(|o| o.index);
+    checks.finish()
+}
 
-    let mut o = Options::default();
-    let mut seen_emergency = false;
-    let mut seen_qr = false;
-    let mut rate_limit = None;
-    let mut rate_time = None;
-    for occurrence in &occurrences {
-        let value = occurrence
-            .value
-            .map(OsString::as_os_str)
-            .unwrap_or_default();
-        let outcome = match occurrence.id {
-            "help" => return Parsed::Usage,
-            "version" => return Parsed::Version,
-            "counter-based" | "time-based" => {
-                let mode = if occurrence.id == "time-based" {
+/// Upstream's checks, run one option at a time in command-line order, as its getopt loop
+/// does: the first problem on the command line is the one reported.
+#[derive(Default)]
+struct Checks {
+    o: Options,
+    seen_emergency: bool,
+    seen_qr: bool,
+    rate_limit: Option<u32>,
+    rate_time: Option<u32>,
+}
+
+impl Checks {
+    /// Takes one option; `Err` is what the command line gives (an error, or `-h` and
+    /// `--version`, which end the parsing).
+    fn apply(&mut self, id: Name, value: &OsStr) -> Result<(), Parsed> {
+        let o = &mut self.o;
+        let outcome = match id {
+            Name::Help => return Err(Parsed::Usage),
+            Name::Version => return Err(Parsed::Version),
+            Name::CounterBased | Name::TimeBased => {
+                let mode = if id == Name::TimeBased {
                     Mode::Totp
                 } else {
                     Mode::Hotp
@@ -367,50 +333,50 @@ fn check(matches: &ArgMatches) -> Parsed {
                     Ok(())
                 }
             }
-            "no-confirm" => {
+            Name::NoConfirm => {
                 o.no_confirm = true;
                 Ok(())
             }
-            "disallow-reuse" | "allow-reuse" => {
+            Name::DisallowReuse | Name::AllowReuse => {
                 if o.disallow_reuse.is_some() {
                     Err("Duplicate -d and/or -D option detected")
                 } else if o.mode == Some(Mode::Hotp) {
                     Err("Reuse of tokens is not a meaningful parameter in counter-based mode")
                 } else {
-                    o.disallow_reuse = Some(occurrence.id == "disallow-reuse");
+                    o.disallow_reuse = Some(id == Name::DisallowReuse);
                     Ok(())
                 }
             }
-            "force" => set_flag(&mut o.force, "Duplicate -f option detected"),
-            "quiet" => set_flag(&mut o.quiet, "Duplicate -q option detected"),
-            "label" => set_value(&mut o.label, value, "Duplicate -l option detected"),
-            "issuer" => set_value(&mut o.issuer, value, "Duplicate -i option detected"),
-            "user" => set_value(&mut o.user, value, "Duplicate --user option detected"),
-            "qr-mode" => {
-                if std::mem::replace(&mut seen_qr, true) {
+            Name::Force => set_flag(&mut o.force, "Duplicate -f option detected"),
+            Name::Quiet => set_flag(&mut o.quiet, "Duplicate -q option detected"),
+            Name::Label => set_value(&mut o.label, value, "Duplicate -l option detected"),
+            Name::Issuer => set_value(&mut o.issuer, value, "Duplicate -i option detected"),
+            Name::User => set_value(&mut o.user, value, "Duplicate --user option detected"),
+            Name::QrMode => {
+                if std::mem::replace(&mut self.seen_qr, true) {
                     Err("Duplicate -Q option detected")
                 } else if let Some(mode) = QrMode::parse(value) {
                     o.qr_mode = mode;
                     Ok(())
                 } else {
-                    return Parsed::Error(format!(
+                    return Err(Parsed::Error(format!(
                         "Invalid qr-mode \"{}\"",
                         value.to_string_lossy()
-                    ));
+                    )));
                 }
             }
-            "rate-limit" => {
-                if rate_limit.is_some() {
+            Name::RateLimit => {
+                if self.rate_limit.is_some() {
                     Err("Duplicate -r option detected")
                 } else if o.no_rate_limit {
                     Err("-u is mutually exclusive with -r")
                 } else {
                     number(value, 1, 10, "-r requires an argument in the range 1..10")
-                        .map(|n| rate_limit = Some(n))
+                        .map(|n| self.rate_limit = Some(n))
                 }
             }
-            "rate-time" => {
-                if rate_time.is_some() {
+            Name::RateTime => {
+                if self.rate_time.is_some() {
                     Err("Duplicate -R option detected")
                 } else if o.no_rate_limit {
                     Err("-u is mutually exclusive with -R")
@@ -421,20 +387,20 @@ fn check(matches: &ArgMatches) -> Parsed {
                         600,
                         "-R requires an argument in the range 15..600",
                     )
-                    .map(|n| rate_time = Some(n))
+                    .map(|n| self.rate_time = Some(n))
                 }
             }
-            "no-rate-limit" => {
+            Name::NoRateLimit => {
                 if o.no_rate_limit {
                     Err("Duplicate -u option detected")
-                } else if rate_limit.is_some() || rate_time.is_some() {
+                } else if self.rate_limit.is_some() || self.rate_time.is_some() {
                     Err("-u is mutually exclusive with -r/-R")
                 } else {
                     o.no_rate_limit = true;
                     Ok(())
                 }
             }
-            "secret" => {
+            Name::Secret => {
                 if o.secret.is_some() {
                     Err("Duplicate -s option detected")
                 } else if value.is_empty() {
@@ -444,7 +410,7 @@ fn check(matches: &ArgMatches) -> Parsed {
                     Ok(())
                 }
             }
-            "step-size" => {
+            Name::StepSize => {
                 if o.step_size.is_some() {
                     Err("Duplicate -S option detected")
                 } else {
@@ -452,10 +418,10 @@ fn check(matches: &ArgMatches) -> Parsed {
                         .map(|n| o.step_size = Some(n))
                 }
             }
-            "window-size" | "minimal-window" => {
+            Name::WindowSize | Name::MinimalWindow => {
                 if o.window.is_some() {
                     Err("Duplicate -w/-W option detected")
-                } else if occurrence.id == "minimal-window" {
+                } else if id == Name::MinimalWindow {
                     o.window = Some(Window::Minimal);
                     Ok(())
                 } else {
@@ -463,15 +429,15 @@ fn check(matches: &ArgMatches) -> Parsed {
                         .map(|n| o.window = Some(Window::Size(n)))
                 }
             }
-            "emergency-codes" => {
-                if std::mem::replace(&mut seen_emergency, true) {
+            Name::EmergencyCodes => {
+                if std::mem::replace(&mut self.seen_emergency, true) {
                     Err("Duplicate -e option detected")
                 } else {
                     number(value, 0, 10, "-e requires an argument in the range 0..10")
                         .map(|n| o.emergency_codes = n)
                 }
             }
-            "digits" => {
+            Name::Digits => {
                 if o.digits.is_some() {
                     Err("Duplicate -g option detected")
                 } else {
@@ -479,46 +445,39 @@ fn check(matches: &ArgMatches) -> Parsed {
                         .map(|n| o.digits = Some(n))
                 }
             }
-            "algorithm" => {
+            Name::Algorithm => {
                 if o.algorithm.is_some() {
                     Err("Duplicate -a option detected")
                 } else if let Some(algorithm) = Algorithm::parse(value.as_encoded_bytes()) {
                     o.algorithm = Some(algorithm);
                     Ok(())
                 } else {
-                    return Parsed::Error(format!(
+                    return Err(Parsed::Error(format!(
                         "Invalid algorithm \"{}\"",
                         value.to_string_lossy()
-                    ));
+                    )));
                 }
             }
-            other => unreachable!("option {other} is not handled"),
         };
-        if let Err(message) = outcome {
-            return Parsed::Error(message.to_owned());
+        outcome.map_err(|message| Parsed::Error(message.to_owned()))
+    }
+
+    /// The checks after the last option.
+    fn finish(self) -> Parsed {
+        let mut o = self.o;
+        if o.disallow_reuse.is_some() && o.mode != Some(Mode::Totp) {
+            return Parsed::Error("Must select time-based mode, when using -d or -D".to_owned());
         }
+        if o.algorithm.is_some() && o.mode != Some(Mode::Totp) {
+            return Parsed::Error("Must select time-based mode, when using -a".to_owned());
+        }
+        match (self.rate_limit, self.rate_time) {
+            (Some(n), Some(m)) => o.rate_limit = Some((n, m)),
+            (None, None) => {}
+            _ => return Parsed::Error("Must set -r when setting -R, and vice versa".to_owned()),
+        }
+        Parsed::Run(Box::new(o))
     }
-
-    if given(matches, "extra") {
-        return Parsed::Usage;
-    }
-    if o.disallow_reuse.is_some() && o.mode != Some(Mode::Totp) {
-        return Parsed::Error("Must select time-based mode, when using -d or -D".to_owned());
-    }
-    if o.algorithm.is_some() && o.mode != Some(Mode::Totp) {
-        return Parsed::Error("Must select time-based mode, when using -a".to_owned());
-    }
-    match (rate_limit, rate_time) {
-        (Some(n), Some(m)) => o.rate_limit = Some((n, m)),
-        (None, None) => {}
-        _ => return Parsed::Error("Must set -r when setting -R, and vice versa".to_owned()),
-    }
-    Parsed::Run(Box::new(o))
-}
-
-/// Whether `id` was on the command line (not a default).
-fn given(matches: &ArgMatches, id: &str) -> bool {
-    matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
 }
 
 fn set_flag(flag: &mut bool, duplicate: &'static str) -> Result<(), &'static str> {
@@ -551,45 +510,6 @@ fn number(value: &OsStr, min: i64, max: i64, message: &'static str) -> Result<u3
 fn strtol_whole(text: &[u8]) -> Option<i64> {
     let parsed = strtol(text, 10);
     (parsed.converted() && parsed.end == text.len()).then_some(parsed.value)
-}
-
-/// getopt's wording for what clap refused. `last` is the last argument, which is the option
-/// that lacks its value when one is missing (clap names it by its long form only).
-fn getopt_message(error: &clap::Error, last: &str) -> String {
-    let invalid = match error.get(ContextKind::InvalidArg) {
-        Some(ContextValue::String(s)) => s.clone(),
-        _ => String::new(),
-    };
-    // clap describes an option as "-r <rate-limit>" or "--rate-limit <rate-limit>".
-    let name = invalid.split_whitespace().next().unwrap_or_default();
-    let prefix = "google-authenticator: ";
-    match error.kind() {
-        ErrorKind::UnknownArgument if name.starts_with("--") => {
-            format!("{prefix}unrecognized option '{name}'")
-        }
-        ErrorKind::UnknownArgument => {
-            let c = name.trim_start_matches('-');
-            format!("{prefix}invalid option -- '{c}'")
-        }
-        ErrorKind::InvalidValue | ErrorKind::WrongNumberOfValues | ErrorKind::NoEquals
-            if last.starts_with("--") =>
-        {
-            format!("{prefix}option '{name}' requires an argument")
-        }
-        ErrorKind::InvalidValue | ErrorKind::WrongNumberOfValues | ErrorKind::NoEquals => {
-            let c = last.chars().last().unwrap_or('?');
-            format!("{prefix}option requires an argument -- '{c}'")
-        }
-        ErrorKind::TooManyValues if name.starts_with("--") => {
-            format!("{prefix}option '{name}' doesn't allow an argument")
-        }
-        _ => {
-            // Keep clap's first line, without its "error: " prefix.
-            let text = error.to_string();
-            let line = text.lines().next().unwrap_or_default();
-            format!("{prefix}{}", line.trim_start_matches("error: "))
-        }
-    }
 }
 
 #[cfg(test)]
@@ -793,6 +713,33 @@ mod tests {
                 "google-authenticator: option '--rate-limit' requires an argument".into()
             )
         );
+        assert_eq!(
+            p(&["--s"]),
+            Parsed::BadOption(
+                "google-authenticator: option '--s' is ambiguous; possibilities: '--secret' '--step-size'"
+                    .into()
+            )
+        );
+        // The fork's --digits makes --d ambiguous.
+        assert_eq!(
+            p(&["--d"]),
+            Parsed::BadOption(
+                "google-authenticator: option '--d' is ambiguous; possibilities: '--disallow-reuse' '--digits'"
+                    .into()
+            )
+        );
+        // A short option's value is the rest of its argument, "=3" here.
+        assert_eq!(
+            p(&["-w=3"]),
+            Parsed::Error("-w requires an argument in the range 1..21".into())
+        );
+        assert_eq!(
+            parse_as(OsStr::new("/usr/bin/ga"), [OsString::from("-x")]),
+            Parsed::BadOption("/usr/bin/ga: invalid option -- 'x'".into())
+        );
+        // After --, everything is an extra argument.
+        assert_eq!(p(&["--", "-x"]), Parsed::Usage);
+        assert!(matches!(p(&["-t", "--"]), Parsed::Run(_)));
         assert_eq!(
             p(&["--force=x"]),
             Parsed::BadOption(

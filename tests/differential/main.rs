@@ -10,5 +10,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+pub mod cli_options;
 pub mod reference;
 pub mod reference_random;

@@ -145,6 +145,19 @@ fn fetch_reference_module() -> PathBuf {
         .unwrap_or_else(|| panic!("{} has no pam_google_authenticator.so", root.display()))
 }
 
+/// Debian's setup command, `/usr/bin/google-authenticator` of the same package as
+/// [`reference_module`], unpacked under `target/reference/` (never installed).
+pub fn reference_command() -> PathBuf {
+    let root = unpacked_debian_package("libpam-google-authenticator", "reference");
+    let command = root.join("usr/bin/google-authenticator");
+    assert!(
+        command.exists(),
+        "harness error: {} has no usr/bin/google-authenticator",
+        root.display()
+    );
+    command
+}
+
 /// Runs fail2ban-regex from Debian's fail2ban package (unpacked under target/, never
 /// installed) on `log` with `filter`, reading filters from `config` (by default the
 /// package's own `/etc/fail2ban`); gives its report. Panics with a harness error when it

@@ -1,6 +1,7 @@
 //! Helpers shared by the setup command's tests.
 
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -10,9 +11,11 @@ use pam_google_authenticator::core::otp::OtpKey;
 /// The built command.
 pub const BIN: &str = env!("CARGO_BIN_EXE_google-authenticator");
 
-/// Runs the command with `HOME=home`, `input` on stdin (closed when `None`).
+/// Runs the command as a shell runs it from `PATH` (`argv[0]` is `google-authenticator`),
+/// with `HOME=home`, `input` on stdin (closed when `None`).
 pub fn run(home: &Path, args: &[&str], input: Option<&str>) -> Output {
     let mut child = Command::new(BIN)
+        .arg0("google-authenticator")
         .args(args)
         .env("HOME", home)
         .stdin(if input.is_some() {
