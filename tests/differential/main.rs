@@ -1,5 +1,6 @@
-//! Differential tests against Debian's C module: the table of scenarios and the
-//! randomised cases (`make differential-long` runs many).
+//! Differential tests against Debian's C module and setup command: the randomised cases
+//! (`make differential-long` runs many) and the setup command's option parsing. The
+//! scenario tables are a binary of their own, `reference/` (one test per scenario).
 //!
 //! One test binary: each module below was a test binary of its own; `cargo test NAME`
 //! still finds a test by name, `cargo test --test differential MODULE::` runs one module.
@@ -11,5 +12,4 @@
 mod support;
 
 pub mod cli_options;
-pub mod reference;
 pub mod reference_random;
