@@ -15,6 +15,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use pam_google_authenticator::core::catalogue;
 use pam_google_authenticator::core::log::{Level, LogLine};
@@ -228,7 +229,13 @@ impl System for ScriptSystem {
             s => Script::unexpected("sha1_wide()", &s),
         }
     }
+    fn lock_timeout(&self) -> Duration {
+        LOCK_WAIT
+    }
 }
+
+/// How long the flow waits for a lock held by another login (10 s in the module).
+const LOCK_WAIT: Duration = Duration::from_millis(200);
 
 /// A private home with a secret file holding `contents` (mode 0600).
 struct Home {
@@ -1096,4 +1103,83 @@ fn a_file_replaced_before_every_lock_is_given_up_on() {
         }),
     );
     assert_eq!(outcome, Outcome::Failure);
+}
+
+#[test]
+fn a_lock_held_past_the_timeout_leaves_the_scratch_code_unused() {
+    // Another login holds the lock from just before the flow's lock and never lets go.
+    let file = format!("{TOTP}12345678\n");
+    let home = Home::with(&file);
+    let path = home.file();
+    let holder = Rc::new(RefCell::new(None));
+    let held = Rc::clone(&holder);
+    let started = Instant::now();
+    let outcome = home.login_while(
+        &[],
+        steps(vec![
+            opening(None),
+            vec![
+                Step::Converse(PROMPT, Some("12345678".into()), None),
+                Step::Log(catalogue::lock_timed_out(&home.path_text())),
+                Step::Log(catalogue::invalid_code(USER)),
+            ],
+            failure_line(),
+        ]),
+        Box::new(move |n| {
+            if n == 2 {
+                let other = fs::File::open(&path).expect("open the file as another login");
+                other.lock().expect("take the lock as another login");
+                *held.borrow_mut() = Some(other);
+            }
+        }),
+    );
+    assert_eq!(outcome, Outcome::Failure);
+    assert!(
+        started.elapsed() >= LOCK_WAIT,
+        "the flow did not wait for the lock"
+    );
+    assert_eq!(home.contents(), file, "nothing was written");
+    drop(holder);
+}
+
+#[test]
+fn a_directory_swapped_before_the_lock_leaves_the_scratch_code_unused() {
+    // Another process moves the home away and puts a new one with a copy of the file at its
+    // path: the lock sees that the directory opened is no longer at the path.
+    let file = format!("{TOTP}12345678\n");
+    let home = Home::with(&file);
+    let dir = home.dir.path().to_owned();
+    let moved = dir.with_extension("moved");
+    let swap = {
+        let (dir, moved, file) = (dir.clone(), moved.clone(), file.clone());
+        move |n| {
+            if n == 2 {
+                fs::rename(&dir, &moved).expect("move the home away");
+                fs::create_dir(&dir).expect("make a new home");
+                write_secret(&dir.join(".google_authenticator"), &file);
+            }
+        }
+    };
+    let outcome = home.login_while(
+        &[],
+        steps(vec![
+            opening(None),
+            vec![
+                Step::Converse(PROMPT, Some("12345678".into()), None),
+                Step::Log(catalogue::directory_replaced(&home.path_text())),
+                Step::Log(catalogue::invalid_code(USER)),
+            ],
+            failure_line(),
+        ]),
+        Box::new(swap),
+    );
+    let old = fs::read_to_string(moved.join(".google_authenticator"));
+    fs::remove_dir_all(&moved).expect("remove the moved home");
+    assert_eq!(outcome, Outcome::Failure);
+    assert_eq!(
+        old.expect("read the moved file"),
+        file,
+        "nothing was written there"
+    );
+    assert_eq!(home.contents(), file, "nor at the path");
 }

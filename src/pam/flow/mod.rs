@@ -18,6 +18,7 @@ use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use zeroize::Zeroizing;
 
@@ -92,6 +93,11 @@ pub trait System {
     /// are the same, computed four at a time).
     fn sha1_wide(&mut self) -> Option<Wide> {
         None
+    }
+    /// How long a login waits for another one's lock on the file before giving up
+    /// ([`LOCK_TIMEOUT`]; a test may wait less).
+    fn lock_timeout(&self) -> Duration {
+        LOCK_TIMEOUT
     }
 }
 
@@ -776,7 +782,8 @@ impl<'a, P: Pam, S: System> Run<'a, P, S> {
     /// Locks an opened file, checks it again as it is under the lock, and reads it.
     fn lock(&mut self, opened: OpenedFile, first: bool) -> Locking {
         // The wait for the lock runs as the user too: it looks the path up again.
-        let Some(locked) = self.as_user(|| opened.lock(LOCK_TIMEOUT)) else {
+        let timeout = self.sys.lock_timeout();
+        let Some(locked) = self.as_user(|| opened.lock(timeout)) else {
             return Locking::Failed;
         };
         let locked = match locked {
