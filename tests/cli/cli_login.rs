@@ -7,11 +7,9 @@
 //! lines, refuses those codes.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::support::{PamRun, Stack, code, current_user, our_module, reference_module};
+use crate::support::{PamRun, Stack, cli, code, current_user, our_module, reference_module};
 
-const SETUP: &str = env!("CARGO_BIN_EXE_google-authenticator");
 /// The frozen clock of every login here (TOTP step 10000 at 30 s).
 const NOW: i64 = 300_000;
 
@@ -26,69 +24,44 @@ struct Enrolled {
 fn enrol(flags: &[&str], answers: &str) -> Enrolled {
     let home = tempfile::tempdir().unwrap();
     let path = home.path().join("secret");
-    let mut out = Command::new(SETUP)
-        .args(flags)
-        .args(["-f", "-Q", "NONE", "-s"])
-        .arg(&path)
-        .env("HOME", home.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the setup command runs");
-    use std::io::Write;
-    let _ = out.stdin.take().unwrap().write_all(answers.as_bytes());
-    let out = out.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let path_arg = path.to_str().expect("a UTF-8 temp path");
+    let args: Vec<&str> = flags
+        .iter()
+        .copied()
+        .chain(["-f", "-Q", "NONE", "-s", path_arg])
+        .collect();
+    let out = cli::run(home.path(), &args, Some(answers));
+    let stdout = cli::stdout(&out);
     assert!(
         out.status.success(),
         "{flags:?}: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
+        cli::stderr(&out)
     );
-    let secret = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("Your new secret key is: "))
-        .expect("secret printed")
-        .trim()
-        .to_string();
-    let scratch = stdout
-        .lines()
-        .skip_while(|l| !l.starts_with("Your emergency scratch codes are:"))
-        .skip(1)
-        .map(str::trim)
-        .filter(|l| l.len() == 8)
-        .map(str::to_string)
-        .collect();
     Enrolled {
-        secret,
-        scratch,
+        secret: cli::printed_secret(&stdout),
+        scratch: cli::printed_scratch_codes(&stdout)
+            .iter()
+            .map(u32::to_string)
+            .collect(),
         file: std::fs::read(&path).unwrap(),
     }
 }
 
 /// `oathtool`'s code for the secret: TOTP at NOW with `step`, or HOTP at `counter`.
 fn oathtool(secret: &str, totp_step: Option<u32>, counter: u64) -> String {
-    let mut cmd = Command::new("oathtool");
     match totp_step {
-        Some(step) => cmd.args([
-            "--totp",
-            "-s",
-            &format!("{step}s"),
-            "-N",
-            &format!("@{NOW}"),
-        ]),
-        None => cmd.args(["-c", &counter.to_string()]),
-    };
-    let out = cmd
-        .args(["-b", secret])
-        .output()
-        .expect("oathtool is installed (make deps)");
-    assert!(
-        out.status.success(),
-        "oathtool: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+        Some(step) => cli::oathtool(
+            secret,
+            &[
+                "--totp",
+                "-s",
+                &format!("{step}s"),
+                "-N",
+                &format!("@{NOW}"),
+            ],
+        ),
+        None => cli::oathtool(secret, &["-c", &counter.to_string()]),
+    }
 }
 
 /// Logs in with `answer` through `module` using a fresh copy of the enrolled file.
@@ -175,14 +148,15 @@ fn minimal_window_without_scratch_codes_logs_in() {
 /// `oathtool`'s TOTP code at NOW (30 s steps) with `algorithm` (sha1, sha256, sha512) and
 /// `digits`.
 fn oathtool_totp(secret: &str, algorithm: &str, digits: u32) -> String {
-    let out = Command::new("oathtool")
-        .arg(format!("--totp={algorithm}"))
-        .arg(format!("--digits={digits}"))
-        .args(["-N", &format!("@{NOW}"), "-b", secret])
-        .output()
-        .expect("oathtool is installed (make deps)");
-    assert!(out.status.success(), "{out:?}");
-    let code = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let code = cli::oathtool(
+        secret,
+        &[
+            &format!("--totp={algorithm}"),
+            &format!("--digits={digits}"),
+            "-N",
+            &format!("@{NOW}"),
+        ],
+    );
     assert_eq!(code.len(), digits as usize, "{code}");
     code
 }
@@ -245,11 +219,7 @@ fn eight_digit_files_still_take_their_scratch_codes() {
 fn counter_based_files_with_eight_digits_log_in() {
     let e = enrol(&["-c", "-g", "8", "-u", "-w", "3"], "");
     assert!(String::from_utf8_lossy(&e.file).contains("\" DIGITS 8\n\" HOTP_COUNTER 1\n"));
-    let out = Command::new("oathtool")
-        .args(["-c", "2", "-d", "8", "-b", &e.secret])
-        .output()
-        .unwrap();
-    let code = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let code = cli::oathtool(&e.secret, &["-c", "2", "-d", "8"]);
     assert_eq!(code.len(), 8);
     assert_eq!(login(&our_module(), &e, &code), code::SUCCESS);
 }
@@ -259,17 +229,24 @@ fn the_confirmation_takes_the_code_of_the_chosen_algorithm_and_digits() {
     use std::io::{BufRead, BufReader, Write};
     let home = tempfile::tempdir().unwrap();
     let path = home.path().join("secret");
-    let mut child = Command::new(SETUP)
-        .args([
-            "-t", "-a", "SHA512", "-g", "7", "-D", "-W", "-u", "-f", "-Q", "NONE", "-s",
-        ])
-        .arg(&path)
-        .env("HOME", home.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = cli::spawn(
+        home.path(),
+        &[
+            "-t",
+            "-a",
+            "SHA512",
+            "-g",
+            "7",
+            "-D",
+            "-W",
+            "-u",
+            "-f",
+            "-Q",
+            "NONE",
+            "-s",
+            path.to_str().expect("a UTF-8 temp path"),
+        ],
+    );
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut secret = None;
     let mut line = String::new();
@@ -283,16 +260,8 @@ fn the_confirmation_takes_the_code_of_the_chosen_algorithm_and_digits() {
     }
     let secret = secret.expect("secret printed");
     // The six-digit SHA-1 code is wrong; the 7-digit SHA-512 code of now is right.
-    let now = |args: &[&str]| {
-        let out = Command::new("oathtool")
-            .args(args)
-            .arg(&secret)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    let sha1 = now(&["--totp", "-b"]);
-    let right = now(&["--totp=sha512", "-d", "7", "-b"]);
+    let sha1 = cli::oathtool(&secret, &["--totp"]);
+    let right = cli::oathtool(&secret, &["--totp=sha512", "-d", "7"]);
     let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, "{sha1}\n{right}").unwrap();
     drop(stdin);

@@ -281,7 +281,7 @@ fn the_url_with_digits_and_algorithm_decodes_from_the_qr_code() {
         };
         let oath_args: Vec<&str> = oath_flags.iter().map(String::as_str).collect();
         assert_eq!(
-            oathtool(&secret, &oath_args),
+            oathtool(&secret, &oath_args).parse::<u32>().unwrap(),
             key.code(counter),
             "{flags:?}"
         );

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use pam_google_authenticator::core::file::SecretFile;
 use pam_google_authenticator::core::otp::OtpKey;
@@ -11,27 +11,30 @@ use pam_google_authenticator::core::otp::OtpKey;
 /// The built command.
 pub const BIN: &str = env!("CARGO_BIN_EXE_google-authenticator");
 
-/// Runs the command as a shell runs it from `PATH` (`argv[0]` is `google-authenticator`),
-/// with `HOME=home`, `input` on stdin (closed when `None`).
-pub fn run(home: &Path, args: &[&str], input: Option<&str>) -> Output {
-    let mut child = Command::new(BIN)
+/// Starts the command as a shell runs it from `PATH` (`argv[0]` is `google-authenticator`),
+/// with `HOME=home` and stdin, stdout and stderr piped.
+pub fn spawn(home: &Path, args: &[&str]) -> Child {
+    Command::new(BIN)
         .arg0("google-authenticator")
         .args(args)
         .env("HOME", home)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("the command starts");
+        .expect("harness error: the setup command does not start")
+}
+
+/// Runs the command as [`spawn`] starts it, with `input` on stdin (closed at once when
+/// `None`).
+pub fn run(home: &Path, args: &[&str], input: Option<&str>) -> Output {
+    let mut child = spawn(home, args);
+    let mut stdin = child.stdin.take().unwrap();
     if let Some(input) = input {
-        let mut stdin = child.stdin.take().unwrap();
         // The command may exit before reading everything.
         let _ = stdin.write_all(input.as_bytes());
     }
+    drop(stdin);
     child.wait_with_output().unwrap()
 }
 
@@ -79,19 +82,16 @@ pub fn key(secret: &str) -> OtpKey {
     OtpKey::new(&file.decode_secret().expect("valid base32")).expect("HMAC takes any key")
 }
 
-/// What `oathtool` says the code is (`extra` selects TOTP/HOTP and their parameters).
-pub fn oathtool(secret: &str, extra: &[&str]) -> u32 {
+/// The code `oathtool` prints for the base32 `secret`, leading zeros kept (`extra` selects
+/// TOTP/HOTP and their parameters).
+pub fn oathtool(secret: &str, extra: &[&str]) -> String {
     let output = Command::new("oathtool")
         .args(extra)
         .args(["-b", secret])
         .output()
-        .expect("oathtool is installed (apt-get install oathtool)");
-    assert!(output.status.success(), "{output:?}");
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
+        .expect("harness error: oathtool is not installed (make deps)");
+    assert!(output.status.success(), "harness error: {output:?}");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 /// The current TOTP step.
