@@ -75,7 +75,8 @@ print("\n".join(order))
  * the linker puts them, the functions a login runs are spread over the whole code of the
  * module, most of which (the standard library's backtrace printer, the SHA-2 code, error
  * paths) no login runs; each window costs a fault of a few microseconds at every login.
- * Gathered here they share two or three windows.
+ * Gathered here they share two or three windows. The PLT comes with them: every unload
+ * calls __cxa_finalize through it, and thread-local storage calls __tls_get_addr.
  *
  * build.rs passes this script to the linker for the module only (`-T`, with INSERT, so
  * it only adds an output section in front of the default `.text`). */
@@ -84,8 +85,10 @@ SECTIONS
   .text.hot :
   {
     *crtbeginS.o(.text .text.*)
+    *(.plt)
 HEAD
-    sed 's/^/    *(.text./; s/$/)/' "$work/names"
+    # A function marked cold (a vector's growth, say) is in `.text.unlikely.NAME`.
+    sed 's/.*/    *(.text.& .text.unlikely.&)/' "$work/names"
     cat <<'TAIL'
   }
 }
