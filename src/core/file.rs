@@ -190,16 +190,20 @@ impl SecretFile {
         }
     }
 
-    /// Finds the first option line for `key` whose start is at or after `from`, walking
-    /// line starts the way the format defines them (lines split on CR/LF runs).
+    /// Finds the first option line for `key` whose start is at or after `from` (itself a
+    /// line start). Lines split on CR/LF runs, so a line start after `from` is exactly a
+    /// position that follows a CR or LF and holds neither; an option line starts with `"`.
+    /// So only the `"` bytes are visited, not every line.
     fn find_option(&self, key: &[u8], from: usize) -> Option<usize> {
         let b: &[u8] = &self.bytes;
         let mut pos = from;
-        while pos < b.len() {
-            if is_option_line(&b[pos..], key) {
-                return Some(pos);
+        while let Some(found) = b.get(pos..)?.iter().position(|&c| c == b'"') {
+            let at = pos + found;
+            let starts_line = at == from || matches!(b[at - 1], b'\r' | b'\n');
+            if starts_line && is_option_line(&b[at..], key) {
+                return Some(at);
             }
-            pos += line_with_terminator(&b[pos..]);
+            pos = at + 1;
         }
         None
     }
@@ -292,6 +296,45 @@ mod tests {
 
     fn file(s: &[u8]) -> SecretFile {
         SecretFile::from_bytes(s.to_vec())
+    }
+
+    /// The format's definition, line by line: the oracle for `find_option`.
+    fn find_option_by_lines(b: &[u8], key: &[u8], from: usize) -> Option<usize> {
+        let mut pos = from;
+        while pos < b.len() {
+            if is_option_line(&b[pos..], key) {
+                return Some(pos);
+            }
+            pos += line_with_terminator(&b[pos..]);
+        }
+        None
+    }
+
+    fn file_like_byte() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            6 => proptest::sample::select(b"\"  \r\n\tKEY1".to_vec()),
+            1 => any::<u8>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn find_option_visits_the_same_line_starts_as_the_format(
+            bytes in proptest::collection::vec(file_like_byte(), 0..80),
+            key in proptest::sample::select(vec![&b"KEY"[..], b"K", b"KEY1", b"EY"]),
+        ) {
+            let f = file(&bytes);
+            // `from` is always a line start: 0, or where the line walk stops.
+            let mut from = 0;
+            loop {
+                let ours = f.find_option(key, from);
+                prop_assert_eq!(ours, find_option_by_lines(&bytes, key, from), "from {}", from);
+                if from >= bytes.len() {
+                    break;
+                }
+                from += line_with_terminator(&bytes[from..]);
+            }
+        }
     }
 
     #[test]
