@@ -121,14 +121,16 @@ check:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps --lib
 
 ## What the test suites need, made once before them (tests/README.md): the module, the
-## driver and the test modules (debug build), Debian's module and fail2ban unpacked under
-## target/ (apt-get download and dpkg -x; nothing is installed), and the C helpers. The
-## test helpers only check for these (or make what is missing under a plain `cargo test`)
-## and fail with "harness error: ... run `make test-prereqs`" when they cannot.
-TEST_BIN    := target/debug
-DEB_FETCHES := libpam-google-authenticator:reference fail2ban:fail2ban
+## driver and the test modules, Debian's module and fail2ban unpacked under target/
+## (apt-get download and dpkg -x; nothing is installed), and the C helpers. The tests
+## never build or fetch anything: they check that these are there and up to date and
+## fail with "harness error: ... run `make test-prereqs`" when one is not. For tests run
+## with --release: make test-prereqs TEST_PROFILE=release.
+TEST_PROFILE ?= debug
+TEST_BIN     := target/$(TEST_PROFILE)
+DEB_FETCHES  := libpam-google-authenticator:reference fail2ban:fail2ban
 test-prereqs: $(TEST_BIN)/syslog_capture.so $(TEST_BIN)/pam_host
-	$(CARGO) build --locked --lib --examples
+	$(CARGO) build --locked --lib --examples --profile $(if $(filter debug,$(TEST_PROFILE)),dev,$(TEST_PROFILE))
 	@for p in $(DEB_FETCHES); do \
 	  name=$${p%%:*}; dir=target/$${p#*:}; work=$$dir/download.make; \
 	  [ -e $$dir/root/VERSION ] && continue; \
@@ -155,6 +157,7 @@ unit: test-prereqs
 
 root-tier: test-prereqs
 	@if [ "$$(id -u)" = 0 ]; then \
+	  $(MAKE) --no-print-directory e2e-deps && \
 	  $(CARGO) test --locked --all-targets --no-fail-fast -- --ignored 2>&1 | tee $(LOGS)/root-tier.log; \
 	else \
 	  echo "NOTE: the root tier (privilege switching, /etc/pam.d services) needs root; run 'sudo make root-tier'."; \
@@ -225,11 +228,13 @@ fuzz-seeds:
 ## The randomised differential test against Debian's module with many cases (release build).
 RANDOM_CASES ?= 100000
 differential-long:
+	$(MAKE) test-prereqs TEST_PROFILE=release
 	GA_RANDOM_CASES=$(RANDOM_CASES) $(CARGO) test --release --test differential reference_random:: -- --nocapture
 
 ## The long host hygiene and memory runs (1,000 memcheck cycles, 10,000 logins on threads),
 ## with Debian's module measured alongside; `make test` runs the short versions.
 campaign-hygiene: deps
+	$(MAKE) test-prereqs TEST_PROFILE=release
 	sh scripts/campaign-hygiene.sh
 
 ## The long runs of the reliability campaigns behind docs/RELIABILITY.md (as root, about an
@@ -241,6 +246,7 @@ DURABILITY_ROUNDS ?= 100
 campaigns: deps
 	@[ "$$(id -u)" = 0 ] || { echo "The campaigns need root (loop mounts, users, fs ids): sudo make campaigns"; exit 1; }
 	$(CARGO) build --release --lib --bins --examples
+	$(MAKE) test-prereqs TEST_PROFILE=release
 	GA_CRASH_KILLS=$(CRASH_KILLS) $(CARGO) test --release --test module -- --ignored crash_campaign --nocapture
 	GA_DURABILITY_ROUNDS=$(DURABILITY_ROUNDS) $(CARGO) test --release --test module -- --ignored a_used_scratch_code --nocapture
 	$(CARGO) test --release --test module -- --ignored a_wrong_code_costs timing_campaign --nocapture

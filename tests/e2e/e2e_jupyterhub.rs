@@ -2,20 +2,20 @@
 //! logs throwaway users in through our shipped `pam.d/jupyterhub-*` recipes.
 //!
 //! JupyterHub and configurable-http-proxy are installed by `make e2e-deps` (a private
-//! virtualenv and npm prefix under `target/e2e`, pinned versions, reused); the tests run
-//! it themselves. Each test runs a hub on 127.0.0.1 at free ports with its own PAM service
+//! virtualenv and npm prefix under `target/e2e`, pinned versions, reused), which
+//! `make root-tier` runs before the tests. Each test runs a hub on 127.0.0.1 at free ports with its own PAM service
 //! `/etc/pam.d/<unique name>` (the recipe with our module's absolute path), creates users
 //! with `useradd -m`/`chpasswd` and a `~/.google_authenticator`, and logs in over HTTP
 //! through the proxy like a browser (`support/hub_login.py`: the login page's
 //! `_xsrf`, then the form POST, redirects not followed so nothing is spawned).
 //!
-//! Root tier: `cargo test --test e2e -- --ignored e2e_jupyterhub::` as root.
+//! Root tier: `make e2e-deps`, then `cargo test --test e2e -- --ignored e2e_jupyterhub::`
+//! as root.
 
 use std::cell::RefCell;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::support::otp::{code_now, wrong_code};
@@ -24,30 +24,21 @@ use crate::support::{our_module, target_dir};
 
 const PASSWORD: &str = "Hub-pass-42";
 
-/// `make e2e-deps` once per test process (idempotent, quick once installed).
+/// Where `make e2e-deps` installed JupyterHub and configurable-http-proxy; a harness
+/// error when they are not there (nothing is installed from a test).
 fn e2e_dir() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = target_dir().join("e2e");
-        let started = Instant::now();
-        let mut child = ChildGuard::spawn(
-            Command::new("make")
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .arg("e2e-deps")
-                .arg(format!("E2E={}", dir.display()))
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped()),
+    let dir = target_dir().join("e2e");
+    for needed in [
+        "jupyterhub-venv/bin/jupyterhub",
+        "chp/node_modules/.bin/configurable-http-proxy",
+    ] {
+        assert!(
+            dir.join(needed).exists(),
+            "harness error: {} is missing; run `make e2e-deps` (make root-tier runs it)",
+            dir.join(needed).display()
         );
-        let out = wait_bounded(&mut child, Duration::from_secs(900), "make e2e-deps");
-        assert!(out.0.success(), "make e2e-deps failed:\n{}{}", out.1, out.2);
-        eprintln!(
-            "make e2e-deps: {:.1}s\n{}",
-            started.elapsed().as_secs_f64(),
-            out.1
-        );
-        dir
-    })
-    .clone()
+    }
+    dir
 }
 
 /// Waits for a child with a time limit, collecting stdout and stderr; kills its group
@@ -119,7 +110,6 @@ impl Hub {
         let e2e = e2e_dir();
         let venv = e2e.join("jupyterhub-venv");
         let chp = e2e.join("chp/node_modules/.bin/configurable-http-proxy");
-        assert!(chp.exists(), "{} missing", chp.display());
         let dir = tempfile::tempdir().unwrap();
         let service = format!("e2ehub{}{}", std::process::id(), free_port());
         let pam_text = recipe_with_module(recipe, &our_module());

@@ -1,7 +1,8 @@
 //! Locations of the binaries: the driver, the modules under test, Debian's packages
-//! unpacked under target/, and the C helpers compiled once.
+//! unpacked under target/, and the C helpers. `make test-prereqs` makes all of them before
+//! the tests; the functions here only find them and check that they are up to date, and
+//! fail with a harness error that says so when one is not.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -34,51 +35,60 @@ pub fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-fn build_examples_once() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let profile = profile_dir();
-        let name = profile
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("debug")
-            .to_string();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "--examples", "--lib"]);
-        match name.as_str() {
-            "debug" => {}
-            "release" => {
-                cmd.arg("--release");
-            }
-            other => {
-                cmd.args(["--profile", other]);
-            }
-        }
-        // `cargo test --test NAME` does not build examples, and cargo releases its build lock
-        // before running tests, so building here keeps the examples fresh.
-        let Ok(status) = cmd.status() else {
-            return; // No cargo (test binary run by hand): use what is there.
-        };
-        assert!(
-            status.success(),
-            "harness error: `cargo build --examples --lib` failed; run `make test-prereqs` (or \
-             build the examples by hand with the same profile) and rerun the tests"
-        );
-    });
-}
+/// What to run when something the tests need was not made before them.
+const PREREQS: &str = "run `make test-prereqs` (for a release build: `make test-prereqs \
+                       TEST_PROFILE=release`), which makes everything the tests need";
 
+/// `target/<profile>/<rel>`, checked to be there and up to date: no file that cargo's
+/// dep-info beside it (`<name>.d`) lists is newer. Nothing is built here: a missing or
+/// stale artifact is a harness error that says how to make it.
 fn built_artifact(rel: &str) -> PathBuf {
     let path = profile_dir().join(rel);
-    build_examples_once();
-    assert!(
-        path.exists(),
-        "harness error: {} is missing; run `make test-prereqs` (or `cargo build --examples \
-         --lib` with the same profile as the tests)",
-        path.display()
-    );
+    let built = modified(&path)
+        .unwrap_or_else(|| panic!("harness error: {} is missing; {PREREQS}", path.display()));
+    let dep_info = path.with_extension("d");
+    let deps = std::fs::read_to_string(&dep_info).unwrap_or_else(|e| {
+        panic!(
+            "harness error: cannot read {} ({e}); {PREREQS}",
+            dep_info.display()
+        )
+    });
+    if let Some(newer) = dep_info_sources(&deps)
+        .into_iter()
+        .find(|source| modified(source).is_some_and(|m| m > built))
+    {
+        panic!(
+            "harness error: {} is older than {}; {PREREQS}",
+            path.display(),
+            newer.display()
+        );
+    }
     path
+}
+
+/// The sources of the first rule of a dep-info file (`target: source source ...`, a space
+/// in a name escaped with a backslash).
+fn dep_info_sources(text: &str) -> Vec<PathBuf> {
+    let rule = text.lines().next().unwrap_or_default();
+    let Some((_, sources)) = rule.split_once(": ") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut name = String::new();
+    let mut chars = sources.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => name.extend(chars.next()),
+            ' ' => out.extend((!name.is_empty()).then(|| PathBuf::from(std::mem::take(&mut name)))),
+            c => name.push(c),
+        }
+    }
+    out.extend((!name.is_empty()).then(|| PathBuf::from(name)));
+    out
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 /// The driver binary, `target/<profile>/examples/pam_driver`.
@@ -103,7 +113,7 @@ pub fn our_module() -> PathBuf {
 }
 
 /// Debian's `pam_google_authenticator.so` (package `libpam-google-authenticator`), the
-/// reference implementation. Downloaded once with `apt-get download` and unpacked with
+/// reference implementation, as `make test-prereqs` unpacked it with `apt-get download` and
 /// `dpkg -x` under `target/reference/` (never installed). `GA_REFERENCE_MODULE` overrides.
 pub fn reference_module() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
@@ -184,8 +194,8 @@ pub fn fail2ban_regex(log: &Path, filter: &str, config: Option<&Path>, extra: &[
     text
 }
 
-/// Debian's package `name`, downloaded once with `apt-get download` and unpacked with
-/// `dpkg -x` into `target/<cache>/root` (never installed, so no service starts); gives that
+/// Debian's package `name` as `make test-prereqs` unpacked it (`apt-get download`, then
+/// `dpkg -x` into `target/<cache>/root`, never installed, so no service starts); gives that
 /// directory.
 pub fn unpacked_debian_package(name: &str, cache: &str) -> PathBuf {
     let cache = target_dir().join(cache);
@@ -193,132 +203,39 @@ pub fn unpacked_debian_package(name: &str, cache: &str) -> PathBuf {
     if root.join("VERSION").exists() {
         return root;
     }
-    let how = format!(
-        "Debian's package {name} is needed by these tests: run `make test-prereqs` (after \
-         `apt-get update`; network access to Debian's archive is needed), which runs `apt-get \
-         download {name}` and `dpkg -x` into {} (nothing is installed)",
+    panic!(
+        "harness error: Debian's package {name} is needed by these tests and is not unpacked \
+         in {}; {PREREQS} (it runs `apt-get download {name}` and `dpkg -x`; nothing is \
+         installed)",
         cache.display()
     );
-    std::fs::create_dir_all(&cache).expect("create the package cache");
-    let work = cache.join(format!("download.{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).expect("create download dir");
-    let out = Command::new("apt-get")
-        .args(["download", name])
-        .current_dir(&work)
-        .output()
-        .unwrap_or_else(|e| panic!("harness error: cannot run apt-get ({e}). {how}"));
-    let deb = std::fs::read_dir(&work)
-        .ok()
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "deb"));
-    let Some(deb) = deb else {
-        panic!(
-            "harness error: apt-get download {name} failed: {}{}\n{how}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let unpacked = work.join("root");
-    let status = Command::new("dpkg")
-        .arg("-x")
-        .arg(&deb)
-        .arg(&unpacked)
-        .status()
-        .unwrap_or_else(|e| panic!("harness error: cannot run dpkg ({e}). {how}"));
-    assert!(
-        status.success(),
-        "harness error: dpkg -x {} failed. {how}",
-        deb.display()
-    );
-    let version = Command::new("dpkg-deb")
-        .args(["-f"])
-        .arg(&deb)
-        .arg("Version")
-        .output()
-        .map(|v| v.stdout)
-        .unwrap_or_default();
-    let _ = std::fs::write(unpacked.join("VERSION"), version);
-    // Another test process may have won the race; either copy is fine.
-    if std::fs::rename(&unpacked, &root).is_err() && !root.exists() {
-        panic!(
-            "harness error: cannot move {} to {}",
-            unpacked.display(),
-            root.display()
-        );
-    }
-    let _ = std::fs::remove_dir_all(&work);
-    root
 }
 
-/// The syslog capture library, compiled once from `tests/support/syslog_capture.c` into
-/// `target/<profile>/syslog_capture.so` with `cc -shared -fPIC`.
+/// The syslog capture library, `target/<profile>/syslog_capture.so`, compiled from
+/// `tests/support/syslog_capture.c` by `make test-prereqs`.
 pub fn syslog_capture_lib() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/syslog_capture.c");
-        let out = profile_dir().join("syslog_capture.so");
-        let fresh = match (std::fs::metadata(&src), std::fs::metadata(&out)) {
-            (Ok(s), Ok(o)) => o.modified().ok() >= s.modified().ok(),
-            _ => false,
-        };
-        if !fresh {
-            let tmp = profile_dir().join(format!("syslog_capture.so.{}", std::process::id()));
-            let status = Command::new(std::env::var_os("CC").unwrap_or_else(|| "cc".into()))
-                .args(["-shared", "-fPIC", "-O2", "-Wall", "-o"])
-                .arg(&tmp)
-                .arg(&src)
-                .arg("-ldl")
-                .status()
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "harness error: cannot run cc ({e}); install gcc, run `make test-prereqs`"
-                    )
-                });
-            assert!(
-                status.success(),
-                "harness error: compiling {} failed; run `make test-prereqs`",
-                src.display()
-            );
-            std::fs::rename(&tmp, &out).expect("install syslog_capture.so");
-        }
-        out
-    })
-    .clone()
+    compiled_helper("syslog_capture.c", "syslog_capture.so")
 }
 
-/// The C host of the hygiene and memory tests, compiled once from
-/// `tests/support/pam_host.c` into `target/<profile>/pam_host` with `cc -lpam`.
+/// The C host of the hygiene and memory tests, `target/<profile>/pam_host`, compiled from
+/// `tests/support/pam_host.c` by `make test-prereqs`.
 pub fn pam_host() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/pam_host.c");
-        let out = profile_dir().join("pam_host");
-        let fresh = match (std::fs::metadata(&src), std::fs::metadata(&out)) {
-            (Ok(s), Ok(o)) => o.modified().ok() >= s.modified().ok(),
-            _ => false,
-        };
-        if !fresh {
-            let tmp = profile_dir().join(format!("pam_host.{}", std::process::id()));
-            let status = Command::new(std::env::var_os("CC").unwrap_or_else(|| "cc".into()))
-                .args(["-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pthread", "-o"])
-                .arg(&tmp)
-                .arg(&src)
-                .arg("-lpam")
-                .status()
-                .unwrap_or_else(|e| panic!("harness error: cannot run cc ({e}); install gcc"));
-            assert!(
-                status.success(),
-                "harness error: compiling {} failed (needs gcc and libpam0g-dev); run `make \
-                 test-prereqs`",
-                src.display()
-            );
-            std::fs::rename(&tmp, &out).expect("install pam_host");
-        }
-        out
-    })
-    .clone()
+    compiled_helper("pam_host.c", "pam_host")
+}
+
+/// `target/<profile>/<name>`, checked to be there and newer than `tests/support/<source>`.
+fn compiled_helper(source: &str, name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support")
+        .join(source);
+    let out = profile_dir().join(name);
+    match (modified(&src), modified(&out)) {
+        (Some(s), Some(o)) if o >= s => out,
+        (_, None) => panic!("harness error: {} is missing; {PREREQS}", out.display()),
+        _ => panic!(
+            "harness error: {} is older than {}; {PREREQS}",
+            out.display(),
+            src.display()
+        ),
+    }
 }
