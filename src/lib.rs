@@ -16,8 +16,9 @@
 //!
 //! Unit tests live next to the code; the integration tests (the module through the real
 //! libpam, the setup command, the root tier, end to end behind sshd and JupyterHub, the
-//! differential tests against Debian's C module) are seven binaries under `tests/`, sharing
-//! one harness, `tests/support/`; `tests/README.md` says where each kind of test goes.
+//! differential tests against Debian's C module, one test per reference scenario) are
+//! eight binaries under `tests/`, sharing one harness, `tests/support/`, and needing what
+//! `make test-prereqs` makes; `tests/README.md` says where each kind of test goes.
 
 // `unsafe` is allowed only in the boundary with the system: `os`, and the PAM glue in
 // `pam::live` (with the entry points `pam_hooks!` generates in `pam`).
