@@ -11,11 +11,12 @@
 //!   ambiguous (no two options here share their value, so glibc's exception for equivalent
 //!   options never applies).
 //!
-//! A complaint is the line glibc prints on stderr, with the program name first; getopt then
-//! answers `?`, and the caller decides what follows (upstream prints the usage).
+//! A complaint is the line glibc prints on stderr, with the program name first, byte for
+//! byte (an option or a program name that is not UTF-8 is printed as it was given); getopt
+//! then answers `?`, and the caller decides what follows (upstream prints the usage).
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// One option the parser knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,12 +37,12 @@ pub(crate) enum Found<'a, Id> {
     /// An option, with its value if it takes one.
     Opt(Id, Option<&'a OsStr>),
     /// getopt's complaint (it would answer `?`).
-    Complaint(String),
+    Complaint(OsString),
 }
 
 /// The parser's state: glibc's `optind` and `nextchar`.
 pub(crate) struct Getopt<'a, Id> {
-    program: String,
+    program: &'a OsStr,
     args: &'a [OsString],
     opts: &'a [Opt<Id>],
     /// The argument being read.
@@ -52,9 +53,9 @@ pub(crate) struct Getopt<'a, Id> {
 
 impl<'a, Id: Copy> Getopt<'a, Id> {
     /// Parses `args` (without the program name); complaints name `program`.
-    pub(crate) fn new(program: &OsStr, args: &'a [OsString], opts: &'a [Opt<Id>]) -> Self {
+    pub(crate) fn new(program: &'a OsStr, args: &'a [OsString], opts: &'a [Opt<Id>]) -> Self {
         Getopt {
-            program: program.to_string_lossy().into_owned(),
+            program,
             args,
             opts,
             next: 0,
@@ -73,7 +74,6 @@ impl<'a, Id: Copy> Getopt<'a, Id> {
             Some(eq) => (&text[..eq], Some(&text[eq + 1..])),
             None => (text, None),
         };
-        let shown = String::from_utf8_lossy(text);
         let exact = self.opts.iter().find(|o| o.long.as_bytes() == name);
         let opt = match exact {
             Some(opt) => opt,
@@ -84,17 +84,20 @@ impl<'a, Id: Copy> Getopt<'a, Id> {
                     .filter(|o| o.long.as_bytes().starts_with(name));
                 match (matches.next(), matches.next()) {
                     (Some(opt), None) => opt,
-                    (None, _) => return self.complain(format!("unrecognized option '--{shown}'")),
+                    (None, _) => {
+                        return self.complain(&[b"unrecognized option '--", text, b"'"]);
+                    }
                     (Some(_), Some(_)) => {
-                        let mut line = format!("option '--{shown}' is ambiguous; possibilities:");
+                        let mut line = vec![&b"option '--"[..], text];
+                        line.push(b"' is ambiguous; possibilities:");
                         for o in self
                             .opts
                             .iter()
                             .filter(|o| o.long.as_bytes().starts_with(name))
                         {
-                            line.push_str(&format!(" '--{}'", o.long));
+                            line.extend([&b" '--"[..], o.long.as_bytes(), b"'"]);
                         }
-                        return self.complain(line);
+                        return self.complain(&line);
                     }
                 }
             }
@@ -102,15 +105,21 @@ impl<'a, Id: Copy> Getopt<'a, Id> {
         match (opt.takes_value, value) {
             (true, Some(value)) => Found::Opt(opt.id, Some(OsStr::from_bytes(value))),
             (false, None) => Found::Opt(opt.id, None),
-            (false, Some(_)) => {
-                self.complain(format!("option '--{}' doesn't allow an argument", opt.long))
-            }
+            (false, Some(_)) => self.complain(&[
+                b"option '--",
+                opt.long.as_bytes(),
+                b"' doesn't allow an argument",
+            ]),
             (true, None) => match self.args.get(self.next) {
                 Some(value) => {
                     self.next += 1;
                     Found::Opt(opt.id, Some(value))
                 }
-                None => self.complain(format!("option '--{}' requires an argument", opt.long)),
+                None => self.complain(&[
+                    b"option '--",
+                    opt.long.as_bytes(),
+                    b"' requires an argument",
+                ]),
             },
         }
     }
@@ -124,9 +133,8 @@ impl<'a, Id: Copy> Getopt<'a, Id> {
         } else {
             self.cluster = Some(at + 1);
         }
-        let shown = char::from(letter);
         let Some(opt) = self.opts.iter().find(|o| o.short == Some(letter)) else {
-            return self.complain(format!("invalid option -- '{shown}'"));
+            return self.complain(&[b"invalid option -- '", &[letter], b"'"]);
         };
         if !opt.takes_value {
             return Found::Opt(opt.id, None);
@@ -141,12 +149,18 @@ impl<'a, Id: Copy> Getopt<'a, Id> {
                 self.next += 1;
                 Found::Opt(opt.id, Some(value))
             }
-            None => self.complain(format!("option requires an argument -- '{shown}'")),
+            None => self.complain(&[b"option requires an argument -- '", &[letter], b"'"]),
         }
     }
 
-    fn complain(&self, what: String) -> Found<'a, Id> {
-        Found::Complaint(format!("{}: {what}", self.program))
+    /// The complaint made of `parts`, after the program name and `": "`.
+    fn complain(&self, parts: &[&[u8]]) -> Found<'a, Id> {
+        let mut line = self.program.as_bytes().to_vec();
+        line.extend_from_slice(b": ");
+        for part in parts {
+            line.extend_from_slice(part);
+        }
+        Found::Complaint(OsString::from_vec(line))
     }
 }
 
@@ -229,7 +243,7 @@ mod tests {
             .map(|found| match found {
                 Found::Opt(id, None) => id.to_string(),
                 Found::Opt(id, Some(v)) => format!("{id}={}", v.to_string_lossy()),
-                Found::Complaint(line) => line,
+                Found::Complaint(line) => line.to_string_lossy().into_owned(),
             })
             .collect();
         let rest: Vec<String> = getopt

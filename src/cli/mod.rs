@@ -25,7 +25,7 @@ pub mod qr;
 pub mod stack;
 pub mod url;
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{self, BufReader, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -82,11 +82,11 @@ where
             return 0;
         }
         Parsed::Error(message) => {
-            err(&message);
+            err_bytes(&message);
             return 1;
         }
         Parsed::BadOption(message) => {
-            err(&message);
+            err_bytes(&message);
             out(options::USAGE);
             err("Failed to parse command line");
             return 1;
@@ -543,6 +543,13 @@ fn out(text: &str) {
 
 fn err(text: &str) {
     let _ = writeln!(io::stderr(), "{text}");
+}
+
+/// A line on stderr with the bytes of `text` as they are (arguments need not be UTF-8).
+fn err_bytes(text: &OsStr) {
+    let mut line = text.as_bytes().to_vec();
+    line.push(b'\n');
+    let _ = io::stderr().write_all(&line);
 }
 
 #[cfg(test)]

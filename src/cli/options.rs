@@ -184,10 +184,10 @@ pub enum Parsed {
     /// Print the version line and exit 0.
     Version,
     /// Print the message on stderr and exit 1.
-    Error(String),
+    Error(OsString),
     /// getopt's complaint on stderr, then the usage on stdout, then
     /// `Failed to parse command line` on stderr; exit 1.
-    BadOption(String),
+    BadOption(OsString),
 }
 
 /// The options, by their long names.
@@ -359,10 +359,7 @@ impl Checks {
                     o.qr_mode = mode;
                     Ok(())
                 } else {
-                    return Err(Parsed::Error(format!(
-                        "Invalid qr-mode \"{}\"",
-                        value.to_string_lossy()
-                    )));
+                    return Err(Parsed::Error(quoted("Invalid qr-mode", value)));
                 }
             }
             Name::RateLimit => {
@@ -452,32 +449,37 @@ impl Checks {
                     o.algorithm = Some(algorithm);
                     Ok(())
                 } else {
-                    return Err(Parsed::Error(format!(
-                        "Invalid algorithm \"{}\"",
-                        value.to_string_lossy()
-                    )));
+                    return Err(Parsed::Error(quoted("Invalid algorithm", value)));
                 }
             }
         };
-        outcome.map_err(|message| Parsed::Error(message.to_owned()))
+        outcome.map_err(|message| Parsed::Error(message.into()))
     }
 
     /// The checks after the last option.
     fn finish(self) -> Parsed {
         let mut o = self.o;
         if o.disallow_reuse.is_some() && o.mode != Some(Mode::Totp) {
-            return Parsed::Error("Must select time-based mode, when using -d or -D".to_owned());
+            return Parsed::Error("Must select time-based mode, when using -d or -D".into());
         }
         if o.algorithm.is_some() && o.mode != Some(Mode::Totp) {
-            return Parsed::Error("Must select time-based mode, when using -a".to_owned());
+            return Parsed::Error("Must select time-based mode, when using -a".into());
         }
         match (self.rate_limit, self.rate_time) {
             (Some(n), Some(m)) => o.rate_limit = Some((n, m)),
             (None, None) => {}
-            _ => return Parsed::Error("Must set -r when setting -R, and vice versa".to_owned()),
+            _ => return Parsed::Error("Must set -r when setting -R, and vice versa".into()),
         }
         Parsed::Run(Box::new(o))
     }
+}
+
+/// `what "value"`, with the value's bytes as given (upstream prints them with `%s`).
+fn quoted(what: &str, value: &OsStr) -> OsString {
+    let mut line = OsString::from(format!("{what} \""));
+    line.push(value);
+    line.push("\"");
+    line
 }
 
 fn set_flag(flag: &mut bool, duplicate: &'static str) -> Result<(), &'static str> {
@@ -529,7 +531,7 @@ mod tests {
 
     fn error(args: &[&str]) -> String {
         match p(args) {
-            Parsed::Error(m) => m,
+            Parsed::Error(m) => m.into_string().expect("a UTF-8 message"),
             other => panic!("{args:?} gave {other:?}"),
         }
     }
@@ -745,6 +747,24 @@ mod tests {
             Parsed::BadOption(
                 "google-authenticator: option '--force' doesn't allow an argument".into()
             )
+        );
+    }
+
+    #[test]
+    fn complaints_and_values_keep_their_bytes() {
+        use std::os::unix::ffi::OsStringExt;
+        let arg = |bytes: &[u8]| OsString::from_vec(bytes.to_vec());
+        assert_eq!(
+            parse_as(&arg(b"ga\xff"), [arg(b"-\xe9")]),
+            Parsed::BadOption(arg(b"ga\xff: invalid option -- '\xe9'"))
+        );
+        assert_eq!(
+            parse([arg(b"--s\xff")]),
+            Parsed::BadOption(arg(b"google-authenticator: unrecognized option '--s\xff'"))
+        );
+        assert_eq!(
+            parse([arg(b"-Q"), arg(b"\xffno")]),
+            Parsed::Error(arg(b"Invalid qr-mode \"\xffno\""))
         );
     }
 

@@ -8,6 +8,8 @@
 //! differs for the same reason) and abbreviations that meet this command's additions
 //! (`--d`, `--a`, `--u`, `--g`, an empty name), which are ambiguous or valid here.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -18,6 +20,12 @@ use crate::support::reference_command;
 /// Runs `command` as `argv0` with `args`, in an empty home and with stdin closed, and
 /// checks that it left the home empty.
 fn run(command: &Path, argv0: &str, args: &[&str]) -> Output {
+    let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+    run_bytes(command, argv0, &args)
+}
+
+/// [`run`] with arguments that need not be UTF-8.
+fn run_bytes(command: &Path, argv0: &str, args: &[OsString]) -> Output {
     let home = tempfile::tempdir().expect("harness error: temp dir");
     let output = Command::new(command)
         .arg0(argv0)
@@ -139,6 +147,20 @@ fn the_usage_follows_a_complaint_into_a_pipe() {
         assert!(
             stdout.contains("google-authenticator [<options>]"),
             "{args:?}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn complaints_keep_the_bytes_of_arguments_that_are_not_utf8() {
+    for bytes in [&b"-\xe9"[..], b"--\xffx", b"--rate\xff=1", b"-t\xe9"] {
+        let args = [OsString::from_vec(bytes.to_vec())];
+        let ours = run_bytes(Path::new(BIN), "google-authenticator", &args);
+        let debian = run_bytes(&reference_command(), "google-authenticator", &args);
+        assert_eq!(
+            (ours.status.code(), &ours.stderr),
+            (debian.status.code(), &debian.stderr),
+            "{bytes:?}: ours, then Debian's"
         );
     }
 }
