@@ -1105,6 +1105,20 @@ fn a_file_replaced_before_every_lock_is_given_up_on() {
     assert_eq!(outcome, Outcome::Failure);
 }
 
+/// The script of a login that answers the scratch code 12345678 and is refused after
+/// `why` is logged.
+fn scratch_code_refused(why: LogLine) -> Vec<Step> {
+    steps(vec![
+        opening(None),
+        vec![
+            Step::Converse(PROMPT, Some("12345678".into()), None),
+            Step::Log(why),
+            Step::Log(catalogue::invalid_code(USER)),
+        ],
+        failure_line(),
+    ])
+}
+
 #[test]
 fn a_lock_held_past_the_timeout_leaves_the_scratch_code_unused() {
     // Another login holds the lock from just before the flow's lock and never lets go.
@@ -1116,15 +1130,7 @@ fn a_lock_held_past_the_timeout_leaves_the_scratch_code_unused() {
     let started = Instant::now();
     let outcome = home.login_while(
         &[],
-        steps(vec![
-            opening(None),
-            vec![
-                Step::Converse(PROMPT, Some("12345678".into()), None),
-                Step::Log(catalogue::lock_timed_out(&home.path_text())),
-                Step::Log(catalogue::invalid_code(USER)),
-            ],
-            failure_line(),
-        ]),
+        scratch_code_refused(catalogue::lock_timed_out(&home.path_text())),
         Box::new(move |n| {
             if n == 2 {
                 let other = fs::File::open(&path).expect("open the file as another login");
@@ -1162,15 +1168,7 @@ fn a_directory_swapped_before_the_lock_leaves_the_scratch_code_unused() {
     };
     let outcome = home.login_while(
         &[],
-        steps(vec![
-            opening(None),
-            vec![
-                Step::Converse(PROMPT, Some("12345678".into()), None),
-                Step::Log(catalogue::directory_replaced(&home.path_text())),
-                Step::Log(catalogue::invalid_code(USER)),
-            ],
-            failure_line(),
-        ]),
+        scratch_code_refused(catalogue::directory_replaced(&home.path_text())),
         Box::new(swap),
     );
     let old = fs::read_to_string(moved.join(".google_authenticator"));
