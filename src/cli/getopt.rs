@@ -78,23 +78,18 @@ impl<'a, Id: Copy> Getopt<'a, Id> {
         let opt = match exact {
             Some(opt) => opt,
             None => {
-                let mut matches = self
+                let matches: Vec<&Opt<Id>> = self
                     .opts
                     .iter()
-                    .filter(|o| o.long.as_bytes().starts_with(name));
-                match (matches.next(), matches.next()) {
-                    (Some(opt), None) => opt,
-                    (None, _) => {
-                        return self.complain(&[b"unrecognized option '--", text, b"'"]);
-                    }
-                    (Some(_), Some(_)) => {
+                    .filter(|o| o.long.as_bytes().starts_with(name))
+                    .collect();
+                match matches.as_slice() {
+                    [opt] => *opt,
+                    [] => return self.complain(&[b"unrecognized option '--", text, b"'"]),
+                    several => {
                         let mut line = vec![&b"option '--"[..], text];
                         line.push(b"' is ambiguous; possibilities:");
-                        for o in self
-                            .opts
-                            .iter()
-                            .filter(|o| o.long.as_bytes().starts_with(name))
-                        {
+                        for o in several {
                             line.extend([&b" '--"[..], o.long.as_bytes(), b"'"]);
                         }
                         return self.complain(&line);

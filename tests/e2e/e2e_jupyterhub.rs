@@ -3,11 +3,12 @@
 //!
 //! JupyterHub and configurable-http-proxy are installed by `make e2e-deps` (a private
 //! virtualenv and npm prefix under `target/e2e`, pinned versions, reused), which
-//! `make root-tier` runs before the tests. Each test runs a hub on 127.0.0.1 at free ports with its own PAM service
-//! `/etc/pam.d/<unique name>` (the recipe with our module's absolute path), creates users
-//! with `useradd -m`/`chpasswd` and a `~/.google_authenticator`, and logs in over HTTP
-//! through the proxy like a browser (`support/hub_login.py`: the login page's
-//! `_xsrf`, then the form POST, redirects not followed so nothing is spawned).
+//! `make root-tier` runs before the tests. Each test runs a hub on 127.0.0.1 at free ports
+//! with its own PAM service `/etc/pam.d/<unique name>` (the recipe with our module's
+//! absolute path), creates users with `useradd -m`/`chpasswd` and a
+//! `~/.google_authenticator`, and logs in over HTTP through the proxy like a browser
+//! (`support/hub_login.py`: the login page's `_xsrf`, then the form POST, redirects not
+//! followed so nothing is spawned).
 //!
 //! Root tier: `make e2e-deps`, then `cargo test --test e2e -- --ignored e2e_jupyterhub::`
 //! as root.
@@ -24,14 +25,15 @@ use crate::support::{our_module, target_dir};
 
 const PASSWORD: &str = "Hub-pass-42";
 
+/// Where `make e2e-deps` puts JupyterHub's virtualenv and the proxy, under `target/e2e`.
+const VENV: &str = "jupyterhub-venv";
+const CHP: &str = "chp/node_modules/.bin/configurable-http-proxy";
+
 /// Where `make e2e-deps` installed JupyterHub and configurable-http-proxy; a harness
 /// error when they are not there (nothing is installed from a test).
 fn e2e_dir() -> PathBuf {
     let dir = target_dir().join("e2e");
-    for needed in [
-        "jupyterhub-venv/bin/jupyterhub",
-        "chp/node_modules/.bin/configurable-http-proxy",
-    ] {
+    for needed in [&format!("{VENV}/bin/jupyterhub"), CHP] {
         assert!(
             dir.join(needed).exists(),
             "harness error: {} is missing; run `make e2e-deps` (make root-tier runs it)",
@@ -108,8 +110,8 @@ impl Hub {
     fn start(recipe: &str, request_otp: bool) -> Hub {
         require_root("users, /etc/pam.d, client services");
         let e2e = e2e_dir();
-        let venv = e2e.join("jupyterhub-venv");
-        let chp = e2e.join("chp/node_modules/.bin/configurable-http-proxy");
+        let venv = e2e.join(VENV);
+        let chp = e2e.join(CHP);
         let dir = tempfile::tempdir().unwrap();
         let service = format!("e2ehub{}{}", std::process::id(), free_port());
         let pam_text = recipe_with_module(recipe, &our_module());

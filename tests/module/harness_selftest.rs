@@ -344,3 +344,18 @@ fn frozen_clock_leaves_no_shared_memory_files() {
         assert!(!f.exists(), "{} is removed after the run", f.display());
     }
 }
+
+#[test]
+fn dep_info_lists_every_source_of_the_first_rule() {
+    use std::path::PathBuf;
+    let text = "/t/a.so: /src/lib.rs /src/my\\ dir/x.rs  /build.rs\n\n/src/lib.rs:\n";
+    assert_eq!(
+        crate::support::dep_info_sources(text),
+        [
+            PathBuf::from("/src/lib.rs"),
+            PathBuf::from("/src/my dir/x.rs"),
+            PathBuf::from("/build.rs"),
+        ]
+    );
+    assert!(crate::support::dep_info_sources("no rule here").is_empty());
+}

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// `target/<profile>` (or `target/<triple>/<profile>`) of the running test binary, which
 /// lives in `<profile dir>/deps/`. This honours `CARGO_TARGET_DIR` and `--release`.
@@ -39,12 +39,22 @@ pub fn target_dir() -> PathBuf {
 const PREREQS: &str = "run `make test-prereqs` (for a release build: `make test-prereqs \
                        TEST_PROFILE=release`), which makes everything the tests need";
 
-/// `target/<profile>/<rel>`, checked to be there and up to date: no file that cargo's
-/// dep-info beside it (`<name>.d`) lists is newer. Nothing is built here: a missing or
-/// stale artifact is a harness error that says how to make it.
+/// `target/<profile>/<rel>`, checked (once per test process) to be there and up to date:
+/// no file that cargo's dep-info beside it (`<name>.d`) lists is newer. Nothing is built
+/// here: a missing or stale artifact is a harness error that says how to make it.
 fn built_artifact(rel: &str) -> PathBuf {
+    static CHECKED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     let path = profile_dir().join(rel);
-    let built = modified(&path)
+    let mut checked = CHECKED.lock().unwrap_or_else(PoisonError::into_inner);
+    if !checked.contains(&path) {
+        check_fresh(&path);
+        checked.push(path.clone());
+    }
+    path
+}
+
+fn check_fresh(path: &Path) {
+    let built = modified(path)
         .unwrap_or_else(|| panic!("harness error: {} is missing; {PREREQS}", path.display()));
     let dep_info = path.with_extension("d");
     let deps = std::fs::read_to_string(&dep_info).unwrap_or_else(|e| {
@@ -63,12 +73,11 @@ fn built_artifact(rel: &str) -> PathBuf {
             newer.display()
         );
     }
-    path
 }
 
 /// The sources of the first rule of a dep-info file (`target: source source ...`, a space
 /// in a name escaped with a backslash).
-fn dep_info_sources(text: &str) -> Vec<PathBuf> {
+pub fn dep_info_sources(text: &str) -> Vec<PathBuf> {
     let rule = text.lines().next().unwrap_or_default();
     let Some((_, sources)) = rule.split_once(": ") else {
         return Vec::new();
@@ -155,8 +164,9 @@ fn fetch_reference_module() -> PathBuf {
         .unwrap_or_else(|| panic!("{} has no pam_google_authenticator.so", root.display()))
 }
 
-/// Debian's setup command, `/usr/bin/google-authenticator` of the same package as
-/// [`reference_module`], unpacked under `target/reference/` (never installed).
+/// Debian's setup command, `/usr/bin/google-authenticator` of the package
+/// `make test-prereqs` unpacked under `target/reference/` (never installed;
+/// `GA_REFERENCE_MODULE` does not change it).
 pub fn reference_command() -> PathBuf {
     let root = unpacked_debian_package("libpam-google-authenticator", "reference");
     let command = root.join("usr/bin/google-authenticator");
